@@ -1,0 +1,157 @@
+// `npm run lab <number|name> [-- options]`: grades one lab and prints the report.
+// Exit status: 0 at full marks, 1 below, 2 for a usage error.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Chalk } from 'chalk';
+import { describeGraded, grade, groupsDir, selectPhases } from './engine.js';
+import { GroupRegistry } from './harness/groups.js';
+import { findLab, labDirs, loadLab } from './labs.js';
+import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
+import { renderRepeat, renderRun, type Style } from './report/terminal.js';
+import type { RunResult } from './results.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const usage = `usage: npm run lab <lab> [-- options]
+
+  <lab>                 a lab number or name: 1, 01, echo, 01-echo
+
+what to grade (default: your code in starter/NN-name):
+  --solution            the reference solution
+  --impl DIR            the TypeScript programs in DIR
+  --cmd "COMMAND"       run the lab's server as COMMAND; the grader appends the flags the spec
+                        defines (--port N, ...). Any language: --cmd "python3 server.py"
+  --cmd NAME="COMMAND"  the same for another program of the lab: --cmd client="./client"
+
+what to run:
+  --phase ID            only this phase (1.3) or group (1); repeatable
+  --hidden              include the instructor-only tests in labs/NN-name/hidden
+  --repeat N            run N times; report every phase that failed at least once, and how often
+  --watch               run again whenever your code or the tests change
+
+reports:
+  --json FILE           the results in the kit's JSON schema
+  --gradescope FILE     Gradescope's results.json
+  --junit FILE          JUnit XML, for CI
+  --verbose             the whole transcript and every process's last lines for each failure
+
+environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${usage}\n`);
+  process.exit(2);
+}
+
+async function listLabs(): Promise<string> {
+  const lines = ['labs:'];
+  for (const dir of labDirs(root)) {
+    const lab = await loadLab(root, dir);
+    lines.push(`  ${lab.number}  ${lab.title}  (${lab.phases.map((p) => p.id).join(' ')})`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        solution: { type: 'boolean' },
+        impl: { type: 'string' },
+        cmd: { type: 'string', multiple: true },
+        phase: { type: 'string', multiple: true },
+        hidden: { type: 'boolean' },
+        repeat: { type: 'string' },
+        watch: { type: 'boolean' },
+        json: { type: 'string' },
+        gradescope: { type: 'string' },
+        junit: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage}\n\n${await listLabs()}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) fail(positionals.length === 0 ? `which lab?\n\n${await listLabs()}` : `one lab at a time, not ${positionals.join(' ')}`);
+  const dir = findLab(root, positionals[0]!);
+  if (!dir) fail(`there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
+  const lab = await loadLab(root, dir);
+
+  // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  if (values.solution && values.impl) fail('--solution and --impl name two different implementations; give one');
+  const impl = values.solution ? 'solution' : values.impl ? path.resolve(cwd, values.impl) : 'starter';
+
+  const commands: Record<string, string> = {};
+  for (const given of values.cmd ?? []) {
+    const named = /^([\w-]+)=(.*)$/s.exec(given);
+    const [program, command] = named && lab.programs[named[1]!] ? [named[1]!, named[2]!] : [lab.mainProgram, given];
+    if (!command.trim()) fail(`--cmd for ${program} is empty`);
+    commands[program] = command;
+  }
+
+  const phases = values.phase ?? [];
+  if (phases.length && selectPhases(lab, phases).length === 0) {
+    fail(`lab ${lab.number} has no phase ${phases.join(', ')}; its phases are ${lab.phases.map((p) => p.id).join(', ')}`);
+  }
+  const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat wants a whole number of runs, got "${values.repeat}"`);
+  if (values.watch && repeat > 1) fail('--watch and --repeat do not go together');
+
+  const colour = !process.env.NO_COLOR && (process.stdout.isTTY || Boolean(process.env.FORCE_COLOR));
+  process.env.SWITCHBOARD_COLOR = colour ? '1' : '0';
+  const style: Style = { chalk: new Chalk({ level: colour ? 1 : 0 }), verbose: Boolean(values.verbose) };
+
+  // Processes left by an earlier grader that was killed outright (it could not clean up).
+  const registry = new GroupRegistry(groupsDir(root), process.pid, process.pid);
+  const reaped = registry.reapOrphans();
+  if (reaped.length) process.stderr.write(`reaped ${reaped.length} process group(s) left running by an earlier, interrupted run:\n${reaped.map((c) => `  ${c}`).join('\n')}\n`);
+  const interrupt = (signal: string) => {
+    const killed = registry.killRun();
+    process.stderr.write(`\n${signal}: stopped ${killed} process group(s) this run had started\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', () => interrupt('interrupted'));
+  process.on('SIGTERM', () => interrupt('terminated'));
+
+  const progress = process.stderr.isTTY ? process.stderr : undefined;
+  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress };
+
+  if (values.watch) {
+    process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);
+    await grade({ ...base, onWatchRun: (run) => process.stdout.write(`\n${renderRun(run, style)}`) });
+    return 0;
+  }
+
+  const runs: RunResult[] = [];
+  for (let i = 1; i <= repeat; i++) {
+    const run = await grade(base);
+    runs.push(run);
+    if (repeat > 1) process.stdout.write(`run ${i}/${repeat}: ${run.score}/${run.maxScore} in ${(run.durationMs / 1000).toFixed(1)} s\n`);
+  }
+  const leftovers = registry.killRun();
+  if (leftovers) process.stderr.write(`stopped ${leftovers} process group(s) still running after the tests\n`);
+
+  const last = runs[runs.length - 1]!;
+  process.stdout.write(repeat > 1 ? renderRepeat(runs, style) : renderRun(last, style));
+  if (values.json) writeAtomically(path.resolve(cwd, values.json), `${JSON.stringify(toJson(runs), null, 2)}\n`);
+  if (values.gradescope) writeAtomically(path.resolve(cwd, values.gradescope), `${JSON.stringify(toGradescope(last), null, 2)}\n`);
+  if (values.junit) writeAtomically(path.resolve(cwd, values.junit), toJunit(last));
+  return runs.every((run) => run.score === run.maxScore && run.errors.length === 0) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`grader error: ${error.stack ?? error.message}\n`);
+    process.exit(2);
+  },
+);

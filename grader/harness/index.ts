@@ -1,0 +1,341 @@
+// The API phase tests are written against. A phase test file looks like:
+//
+//   const test = phase(lab, '1.2');
+//   test('a 1 MiB payload comes back unchanged', { points: 5 }, async (h) => {
+//     const server = await h.start();
+//     const client = await h.connect(server);
+//     ...
+//   });
+//
+// `h` (a Harness) owns every process, connection, proxy and fake server the test makes, and
+// tears all of them down when the test ends, however it ends. When the test fails it also
+// records what the grader saw (the transcript, each process's exit and last lines, its log
+// file, the spec section) for the report.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parseCommandString } from 'execa';
+import { test as vitestTest } from 'vitest';
+import type { LabSpec, PhaseSpec, ProgramParams } from '../lab.js';
+import { BuildFailure, buildProgram } from './build.js';
+import { implDir, runConfig, type RunConfig } from './config.js';
+import { GroupRegistry } from './groups.js';
+import { freePort } from './ports.js';
+import { NeverReady, Proc, describeExit } from './process.js';
+import { FaultProxy } from './proxy.js';
+import { Transcript } from './transcript.js';
+import { GradeFailure, bounded, scaled, seconds, withDeadline } from './wait.js';
+import { Conn } from './wire.js';
+
+export { Conn } from './wire.js';
+export { Proc } from './process.js';
+export { FaultProxy } from './proxy.js';
+export { GradeFailure } from './wait.js';
+export { quote, hexDump } from './show.js';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    lab?: number;
+    phase?: string;
+    points?: number;
+  }
+}
+
+/** What the harness writes for a failed test; the reporter reads it (see grader/explain.ts). */
+export interface Diagnostics {
+  processes: { name: string; command: string; exit: string; lastLines: string[]; logFile: string }[];
+  transcript: string[];
+  todo?: string;
+  logDir: string;
+}
+
+const config: RunConfig = runConfig();
+const registry = new GroupRegistry(path.join(config.root, '.switchboard', 'groups'), process.pid, config.run);
+
+// A worker that exits, or loses its parent (the grader killed or interrupted), kills what it started.
+process.on('exit', () => registry.killOwn());
+process.on('disconnect', () => {
+  registry.killOwn();
+  process.exit(1);
+});
+
+/** The marker a starter's NotImplemented error prints; it names the phase and the spot. */
+const todoPattern = /phase (\d+(?:\.\d+)*) not started: (.+?) is still a TODO/;
+
+export class FakeServer {
+  private readonly server = net.createServer();
+  private readonly waiting: net.Socket[] = [];
+  private wake: (() => void) | undefined;
+  port = 0;
+
+  constructor(private readonly h: Harness) {
+    this.server.on('connection', (socket) => {
+      this.waiting.push(socket);
+      this.wake?.();
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Waits for the program under test to connect to this fake server. */
+  async accept(options: { name?: string; timeoutMs?: number; what?: string; from?: Proc } = {}): Promise<Conn> {
+    const timeoutMs = scaled(options.timeoutMs ?? 5_000);
+    const from = options.from;
+    const socket = await withDeadline(
+      (async () => {
+        while (this.waiting.length === 0) {
+          // A program that dies before connecting fails the wait at once, with its last words.
+          if (from?.exit) throw new GradeFailure(`${from.name} never connected to the fake server: ${describeExit(from.exit)}${from.tailText()}`);
+          const exited = from ? from.exited.then(() => undefined) : new Promise<void>(() => undefined);
+          await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), exited]);
+        }
+        return this.waiting.shift()!;
+      })(),
+      timeoutMs,
+      () => `the fake server on port ${this.port} waited ${seconds(timeoutMs)} for ${options.what ?? 'the program to connect'}, and nothing connected`,
+    );
+    const conn = new Conn(socket, options.name ?? 'fake server', this.h.transcript);
+    this.h.transcript.note(`${conn.name} accepted a connection on port ${this.port}`);
+    this.h.own(conn);
+    return conn;
+  }
+
+  /** Stops listening and resets every connection it accepted: "the server went away". */
+  async close(): Promise<void> {
+    for (const socket of this.waiting) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface StartOptions {
+  /** The name in logs and messages; defaults to the program's name. */
+  name?: string;
+  /** Parameters the lab's program turns into flags; `port` is chosen by the OS when omitted. */
+  params?: ProgramParams;
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+export class Harness {
+  readonly transcript = new Transcript();
+  readonly config = config;
+  private readonly procs: Proc[] = [];
+  private readonly conns: Conn[] = [];
+  private readonly closers: (() => Promise<void>)[] = [];
+  private closed = false;
+  private logDirCache: string | undefined;
+
+  constructor(
+    readonly lab: LabSpec,
+    readonly phase: PhaseSpec,
+    readonly testName: string,
+  ) {}
+
+  /** This test's log folder, made on first use; a repeated test gets "-2", "-3", ... */
+  get logDir(): string {
+    if (this.logDirCache) return this.logDirCache;
+    const base = path.join(this.config.runDir, 'logs', slug(this.testName));
+    mkdirSync(path.dirname(base), { recursive: true });
+    for (let n = 1; ; n++) {
+      const dir = n === 1 ? base : `${base}-${n}`;
+      try {
+        mkdirSync(dir);
+        return (this.logDirCache = dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+  }
+
+  note(text: string): void {
+    this.transcript.note(text);
+  }
+
+  own(conn: Conn): void {
+    this.conns.push(conn);
+  }
+
+  private checkOpen(): void {
+    // A test body that outlived its deadline must not start anything after the teardown.
+    if (this.closed) throw new GradeFailure('the test already ended (its deadline passed)');
+  }
+
+  /** The command that runs `program`: the --cmd given for it, or the compiled TypeScript entry. */
+  private async command(program: string, flags: string[]): Promise<{ command: [string, ...string[]]; cwd: string }> {
+    const given = this.config.commands[program];
+    if (given) {
+      const [file, ...args] = parseCommandString(given);
+      if (!file) throw new GradeFailure(`--cmd for ${program} is empty`);
+      return { command: [file, ...args, ...flags], cwd: this.config.cwd };
+    }
+    const dir = implDir(this.config, this.lab.dir);
+    const entry = path.join(dir, this.lab.programs[program]!.file);
+    if (!existsSync(entry)) throw new GradeFailure(`there is no ${entry} to run as the ${program}`);
+    try {
+      const js = await buildProgram(entry, path.join(this.config.root, '.switchboard', 'build'));
+      return { command: [process.execPath, '--enable-source-maps', js, ...flags], cwd: dir };
+    } catch (error) {
+      if (error instanceof BuildFailure) throw new GradeFailure(`could not start the ${program}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * Starts one of the lab's programs (the main one by default) as a real process. A program that
+   * listens gets a free port and this waits until it accepts a connection there.
+   */
+  async start(program: string = this.lab.mainProgram, options: StartOptions = {}): Promise<Proc> {
+    this.checkOpen();
+    const spec = this.lab.programs[program];
+    if (!spec) throw new Error(`lab ${this.lab.number} has no program named ${program}`);
+    const name = options.name ?? program;
+    for (let attempt = 1; ; attempt++) {
+      const port = spec.listens ? (options.params?.port ?? (await freePort())) : options.params?.port;
+      const params = { ...options.params, port };
+      const { command, cwd } = await this.command(program, spec.flags(params));
+      const marker = path.join(this.config.runDir, 'never-ready', createHash('sha1').update(command.filter((a) => a !== String(port)).join('\0')).digest('hex'));
+      if (existsSync(marker)) {
+        throw new GradeFailure(
+          `${name} was not started again: in an earlier test of this run it ran for ${seconds(scaled(options.readyTimeoutMs ?? 5_000))} without accepting a connection, so the grader does not wait for it again (see the first failure above)`,
+        );
+      }
+      const proc = new Proc({
+        name,
+        command,
+        cwd,
+        env: options.env,
+        port: spec.listens ? port : undefined,
+        readyTimeoutMs: options.readyTimeoutMs,
+        logFile: path.join(this.logDir, `${name}${attempt > 1 ? `-${attempt}` : ''}.log`),
+        logCapBytes: this.config.logCapBytes,
+        registry,
+        transcript: this.transcript,
+      });
+      this.procs.push(proc);
+      try {
+        await proc.start();
+        return proc;
+      } catch (error) {
+        // The OS gave the port to someone else between our check and the program's bind: try another.
+        const raced = options.params?.port === undefined && proc.exit && /EADDRINUSE/.test(proc.outputText());
+        if (raced && attempt < 3) continue;
+        if (error instanceof NeverReady) {
+          mkdirSync(path.dirname(marker), { recursive: true });
+          writeFileSync(marker, name);
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** Connects to a program's port (or a port number) as a client. */
+  async connect(target: Proc | number, options: { name?: string; timeoutMs?: number } = {}): Promise<Conn> {
+    this.checkOpen();
+    const port = typeof target === 'number' ? target : target.port;
+    if (port === undefined) throw new Error(`${(target as Proc).name} has no port`);
+    const describeTarget = typeof target === 'number' ? undefined : () => `${target.name}: ${describeExit(target.exit)}${target.tailText()}`;
+    const conn = await Conn.connect(port, { name: options.name ?? 'client', transcript: this.transcript, timeoutMs: options.timeoutMs, describeTarget });
+    this.conns.push(conn);
+    return conn;
+  }
+
+  /** A fault-injecting proxy in front of `targetPort`; connect to its `port` instead. */
+  async proxy(targetPort: number): Promise<FaultProxy> {
+    this.checkOpen();
+    const proxy = new FaultProxy(targetPort);
+    await proxy.listen();
+    this.closers.push(() => proxy.close());
+    this.note(`proxy on port ${proxy.port} in front of port ${targetPort}`);
+    return proxy;
+  }
+
+  /** A server the test plays itself, for grading a program that connects out (a client). */
+  async fakeServer(): Promise<FakeServer> {
+    this.checkOpen();
+    const server = new FakeServer(this);
+    await server.listen();
+    this.closers.push(() => server.close());
+    this.note(`fake server listening on port ${server.port}`);
+    return server;
+  }
+
+  /** What the grader saw, for the report on a failed test. */
+  async diagnostics(): Promise<Diagnostics> {
+    // A process that is dying as the test fails gets a moment to report its exit status.
+    await Promise.all(this.procs.map((p) => bounded(p.exited, 300)));
+    let todo: string | undefined;
+    for (const proc of this.procs) {
+      const match = todoPattern.exec(proc.outputText());
+      if (match) todo = `phase ${match[1]} not started: ${match[2]} is still a TODO`;
+    }
+    return {
+      processes: this.procs.map((p) => ({
+        name: p.name,
+        command: p.commandLine,
+        exit: describeExit(p.exit),
+        lastLines: p.lastLines(15),
+        logFile: path.relative(this.config.root, p.logFile),
+      })),
+      transcript: this.transcript.last(25),
+      todo,
+      logDir: path.relative(this.config.root, this.logDir),
+    };
+  }
+
+  /** Ends everything the test made. Bounded: a teardown never hangs. */
+  async teardown(): Promise<void> {
+    this.closed = true;
+    for (const conn of this.conns) conn.destroy();
+    await Promise.all(this.closers.map((close) => bounded(close(), 2_000)));
+    await Promise.all(this.procs.map((p) => bounded(p.stop(), 5_000)));
+  }
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+export interface PhaseTestOptions {
+  points: number;
+  /** Overrides the phase's deadline for this test. */
+  timeoutMs?: number;
+}
+
+/**
+ * Returns the `test` function for one phase: it names each test "<id> <name>", puts the points
+ * in the test's metadata and gives the body a Harness.
+ */
+export function phase(lab: LabSpec, id: string) {
+  const spec = lab.phases.find((p) => p.id === id);
+  if (!spec) throw new Error(`lab ${lab.number} has no phase ${id} in its lab.ts`);
+  return (name: string, options: PhaseTestOptions, body: (h: Harness) => Promise<void>) => {
+    const fullName = `${id} ${name}`;
+    vitestTest(fullName, { timeout: scaled(options.timeoutMs ?? spec.timeoutMs), meta: { lab: lab.number, phase: id, points: options.points } }, async (context) => {
+      const h = new Harness(lab, spec, fullName);
+      // Runs however the test ends, its own deadline included.
+      context.onTestFinished(async () => {
+        if (context.task.result?.state === 'fail') await explain(h, context.task.id);
+        await h.teardown();
+      });
+      await body(h);
+    });
+  };
+}
+
+async function explain(h: Harness, taskId: string): Promise<void> {
+  const diagnostics = await h.diagnostics();
+  const dir = path.join(h.config.runDir, 'explain');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${taskId.replace(/[^\w.-]/g, '_')}.json`), JSON.stringify(diagnostics, null, 2));
+  if (!process.env.SWITCHBOARD_RUN) {
+    // Run straight under vitest, with no grader report: print it beside the failure.
+    console.error([diagnostics.todo ?? '', ...diagnostics.transcript, ...diagnostics.processes.flatMap((p) => [`${p.name}: ${p.exit}`, ...p.lastLines])].join('\n'));
+  }
+}

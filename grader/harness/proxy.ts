@@ -1,0 +1,162 @@
+// A TCP proxy the harness puts between two peers, to inject the faults of a real network:
+// latency, a link that silently stops delivering, a cut connection, a partition that also
+// refuses new connections. Both directions of every connection go through it, and a tap sees
+// every chunk, so a lab can show which messages crossed which link.
+import net from 'node:net';
+
+export type Direction = 'forward' | 'backward';
+export type Mode = 'open' | 'hold' | 'blackhole' | 'partition';
+
+interface Link {
+  client: net.Socket;
+  upstream: net.Socket;
+  /** Chunks waiting in 'hold' mode, or behind a delay, per direction. */
+  held: { forward: (Buffer | null)[]; backward: (Buffer | null)[] };
+}
+
+export class FaultProxy {
+  private server = net.createServer((socket) => this.accept(socket));
+  private links = new Set<Link>();
+  private mode: Mode = 'open';
+  private delayMs = 0;
+  /** Chunks in flight behind a delay; kept so that order is preserved. */
+  private pendingTimers = new Set<NodeJS.Timeout>();
+  port = 0;
+  /** Called with every chunk the proxy passes on. */
+  tap: ((direction: Direction, chunk: Buffer) => void) | undefined;
+  readonly stats = { connections: 0, forwardBytes: 0, backwardBytes: 0, droppedBytes: 0 };
+
+  constructor(
+    readonly targetPort: number,
+    readonly targetHost = '127.0.0.1',
+  ) {}
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  private accept(client: net.Socket): void {
+    if (this.mode === 'partition') {
+      client.resetAndDestroy();
+      return;
+    }
+    this.stats.connections++;
+    const upstream = net.connect({ port: this.targetPort, host: this.targetHost });
+    const link: Link = { client, upstream, held: { forward: [], backward: [] } };
+    this.links.add(link);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.on('data', (chunk: Buffer) => this.pass(link, 'forward', chunk));
+    upstream.on('data', (chunk: Buffer) => this.pass(link, 'backward', chunk));
+    // A FIN travels on as a FIN, in order behind the data (null stands for it); an error or
+    // reset on one side resets the other.
+    client.on('end', () => this.pass(link, 'forward', null));
+    upstream.on('end', () => this.pass(link, 'backward', null));
+    const reset = () => this.drop(link);
+    client.on('error', reset);
+    upstream.on('error', reset);
+    client.on('close', () => {
+      if (upstream.destroyed) this.links.delete(link);
+    });
+    upstream.on('close', () => {
+      if (client.destroyed) this.links.delete(link);
+    });
+  }
+
+  private pass(link: Link, direction: Direction, chunk: Buffer | null): void {
+    if (this.mode === 'blackhole' || this.mode === 'partition') {
+      this.stats.droppedBytes += chunk?.length ?? 0;
+      return;
+    }
+    if (this.mode === 'hold') {
+      link.held[direction].push(chunk);
+      return;
+    }
+    if (this.delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.pendingTimers.delete(timer);
+        this.deliver(link, direction, chunk);
+      }, this.delayMs);
+      this.pendingTimers.add(timer);
+      return;
+    }
+    this.deliver(link, direction, chunk);
+  }
+
+  private deliver(link: Link, direction: Direction, chunk: Buffer | null): void {
+    const to = direction === 'forward' ? link.upstream : link.client;
+    if (to.destroyed || to.writableEnded) return;
+    if (chunk === null) {
+      to.end();
+      return;
+    }
+    if (direction === 'forward') this.stats.forwardBytes += chunk.length;
+    else this.stats.backwardBytes += chunk.length;
+    this.tap?.(direction, chunk);
+    to.write(chunk);
+  }
+
+  private drop(link: Link): void {
+    link.client.resetAndDestroy();
+    link.upstream.resetAndDestroy();
+    this.links.delete(link);
+  }
+
+  /** Every chunk waits `ms` before it is passed on (order is kept). 0 removes the delay. */
+  delay(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Chunks are held, not lost, until heal(): a partition that TCP would ride out by retransmitting. */
+  hold(): void {
+    this.mode = 'hold';
+  }
+
+  /** Chunks are silently discarded in both directions; connections stay open and look healthy. */
+  blackhole(): void {
+    this.mode = 'blackhole';
+  }
+
+  /** Resets every current connection; new connections are still accepted. */
+  cut(): void {
+    for (const link of [...this.links]) this.drop(link);
+  }
+
+  /** Resets every current connection and refuses new ones until heal(). */
+  partition(): void {
+    this.mode = 'partition';
+    this.cut();
+  }
+
+  /** Back to a healthy link; chunks held by hold() are delivered now, in order. */
+  heal(): void {
+    this.mode = 'open';
+    for (const link of this.links) {
+      for (const direction of ['forward', 'backward'] as const) {
+        const held = link.held[direction];
+        link.held[direction] = [];
+        for (const chunk of held) this.deliver(link, direction, chunk);
+      }
+    }
+  }
+
+  get openConnections(): number {
+    return this.links.size;
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.pendingTimers) clearTimeout(timer);
+    this.pendingTimers.clear();
+    for (const link of [...this.links]) {
+      link.client.destroy();
+      link.upstream.destroy();
+    }
+    this.links.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
