@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   if (positionals.length !== 1) fail(positionals.length === 0 ? `which lab?\n\n${await listLabs()}` : `one lab at a time, not ${positionals.join(' ')}`);
   const dir = findLab(root, positionals[0]!);
   if (!dir) fail(`there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
-  const lab = await loadLab(root, dir);
+  const lab = await loadLab(root, dir, { hidden: Boolean(values.hidden) });
 
   // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.
   const cwd = process.env.INIT_CWD ?? process.cwd();

@@ -144,6 +144,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   let last: RunResult | undefined;
   const reporter = new ScoringReporter(options.progress, (modules, errors) => {
     last = collect(lab, selected, modules, errors, { runDir, graded, durationMs: Date.now() - started });
+    last.runDir = path.relative(root, runDir);
     new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
     if (options.onWatchRun) {
       options.onWatchRun(last);

@@ -26,6 +26,8 @@ export interface PhaseSpec {
   needs?: string[];
   /** Where to read: a spec file and section, such as "spec/01-echo.md#3-the-echo-server". */
   spec: string;
+  /** An instructor-only phase, declared in labs/NN-name/hidden/lab.ts; graded only with --hidden. */
+  hidden?: boolean;
 }
 
 export interface LabSpec {
@@ -48,6 +50,14 @@ export function defineLab(lab: LabSpec): LabSpec {
   }
   if (!lab.programs[lab.mainProgram]) throw new Error(`lab ${lab.number}: main program ${lab.mainProgram} is not declared`);
   return lab;
+}
+
+/**
+ * A lab with instructor-only phases added. labs/NN-name/hidden/lab.ts default-exports
+ * `withHiddenPhases(base, [...])`, so the public registry never names a hidden phase.
+ */
+export function withHiddenPhases(lab: LabSpec, phases: Omit<PhaseSpec, 'hidden'>[]): LabSpec {
+  return defineLab({ ...lab, phases: [...lab.phases, ...phases.map((p) => ({ ...p, hidden: true }))] });
 }
 
 /** True if phase `id` is selected by `filter`, which is an id ("1.3") or a prefix ("1"). */

@@ -12,8 +12,11 @@ export function labDirs(root: string): string[] {
     .sort();
 }
 
-export async function loadLab(root: string, dir: string): Promise<LabSpec> {
-  const module = (await import(pathToFileURL(path.join(root, 'labs', dir, 'lab.ts')).href)) as { default: LabSpec };
+/** A lab's registry; with `hidden`, the one in hidden/lab.ts that adds the instructor-only phases. */
+export async function loadLab(root: string, dir: string, options: { hidden?: boolean } = {}): Promise<LabSpec> {
+  const hiddenFile = path.join(root, 'labs', dir, 'hidden', 'lab.ts');
+  const file = options.hidden && existsSync(hiddenFile) ? hiddenFile : path.join(root, 'labs', dir, 'lab.ts');
+  const module = (await import(pathToFileURL(file).href)) as { default: LabSpec };
   return module.default;
 }
 

@@ -43,6 +43,8 @@ export interface RunResult {
   maxScore: number;
   phases: PhaseResult[];
   durationMs: number;
+  /** Where this run's logs are, relative to the kit's root. */
+  runDir: string;
   /** Errors outside any test (a crash in a test file, an unhandled rejection). */
   errors: string[];
 }
@@ -146,6 +148,7 @@ export function collect(
     maxScore: phases.reduce((sum, p) => sum + p.maxPoints, 0),
     phases,
     durationMs: context.durationMs,
+    runDir: context.runDir,
     errors,
   };
 }

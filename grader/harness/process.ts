@@ -170,7 +170,15 @@ export class Proc {
         wake.resolve();
       }
     };
+    let seen = 0;
     stream.on('data', (chunk: string) => {
+      seen += chunk.length;
+      // Past the log cap a program is flooding: keep only the end of each chunk for the tail,
+      // so the grader's work and memory stay bounded however fast it prints.
+      if (seen > this.options.logCapBytes && chunk.length > 4096) {
+        partial = '';
+        chunk = chunk.slice(chunk.indexOf('\n', chunk.length - 4096) + 1);
+      }
       partial += chunk;
       let at: number;
       while ((at = partial.indexOf('\n')) >= 0) {

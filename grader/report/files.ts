@@ -32,6 +32,7 @@ export function toJson(runs: RunResult[]): object {
     score: last.score,
     maxScore: last.maxScore,
     durationMs: last.durationMs,
+    logs: last.runDir,
     phases: last.phases,
     errors: last.errors,
     ...(runs.length > 1 && {

@@ -14,6 +14,7 @@ export interface GraderRun {
   stderr: string;
   durationMs: number;
   json: {
+    logs: string;
     score: number;
     maxScore: number;
     errors: string[];
@@ -30,17 +31,23 @@ export interface GraderRun {
 }
 
 /** Runs `npm run lab -- <args>` (as `node --import tsx grader/cli.ts`) and reads its JSON report. */
-export async function runGrader(args: string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<GraderRun> {
+export async function runGrader(
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string>; jsonFile?: string; onStart?: (pid: number) => void } = {},
+): Promise<GraderRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
-  const json = path.join(dir, 'results.json');
+  const json = options.jsonFile ?? path.join(dir, 'results.json');
   const started = Date.now();
-  const result = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cli.ts'), ...args, '--json', json], {
-    cwd: options.cwd ?? root,
+  const child = execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cli.ts'), ...args, '--json', json], {
+    // As npm does: the grader runs in the kit's folder; INIT_CWD is where the user typed the command.
+    cwd: root,
     env: { NO_COLOR: '1', INIT_CWD: options.cwd ?? root, ...options.env },
     reject: false,
     timeout: options.timeoutMs ?? 110_000,
     all: false,
   });
+  if (child.pid !== undefined) options.onStart?.(child.pid);
+  const result = await child;
   const durationMs = Date.now() - started;
   let parsed: GraderRun['json'];
   try {
@@ -74,4 +81,38 @@ export function processesWith(marker: string): number[] {
     }
   }
   return found;
+}
+
+/**
+ * Resident memory, in KiB, of a process and all its descendants (Linux /proc; 0 elsewhere),
+ * leaving out any process whose command line contains `exclude` (and its descendants).
+ */
+export function treeRssKb(pid: number, exclude?: string): number {
+  const children = new Map<number, number[]>();
+  const rss = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
+      if (exclude && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(exclude)) continue;
+      rss.set(Number(entry), Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const next = stack.pop()!;
+    total += rss.get(next) ?? 0;
+    stack.push(...(children.get(next) ?? []));
+  }
+  return total;
 }
