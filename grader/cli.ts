@@ -1,5 +1,6 @@
 // `npm run lab <number|name> [-- options]`: grades one lab and prints the report.
 // Exit status: 0 at full marks, 1 below, 2 for a usage error.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,7 +20,8 @@ const usage = `usage: npm run lab <lab> [-- options]
 
 what to grade (default: your code in starter/NN-name):
   --solution            the reference solution
-  --impl DIR            the TypeScript programs in DIR
+  --impl DIR            the TypeScript programs in DIR, or in DIR/starter/NN-name when DIR is a
+                        copy of the student repository
   --cmd "COMMAND"       run the lab's server as COMMAND; the grader appends the flags the spec
                         defines (--port N, ...). Any language: --cmd "python3 server.py"
   --cmd NAME="COMMAND"  the same for another program of the lab: --cmd client="./client"
@@ -34,6 +36,7 @@ reports:
   --json FILE           the results in the kit's JSON schema
   --gradescope FILE     Gradescope's results.json
   --junit FILE          JUnit XML, for CI
+  --logs DIR            keep this run's logs in DIR (default: a new folder in .switchboard/runs)
   --verbose             the whole transcript and every process's last lines for each failure
 
 environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`;
@@ -52,6 +55,12 @@ async function listLabs(): Promise<string> {
   return lines.join('\n');
 }
 
+/** The folder of a lab's programs: DIR itself, or DIR/starter/NN-name when DIR is a student repository. */
+function implFolder(given: string, labDir: string): string {
+  const inRepository = path.join(given, 'starter', labDir);
+  return existsSync(inRepository) ? inRepository : given;
+}
+
 async function main(): Promise<number> {
   let parsed;
   try {
@@ -68,6 +77,7 @@ async function main(): Promise<number> {
         json: { type: 'string' },
         gradescope: { type: 'string' },
         junit: { type: 'string' },
+        logs: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -88,7 +98,7 @@ async function main(): Promise<number> {
   // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (values.solution && values.impl) fail('--solution and --impl name two different implementations; give one');
-  const impl = values.solution ? 'solution' : values.impl ? path.resolve(cwd, values.impl) : 'starter';
+  const impl = values.solution ? 'solution' : values.impl ? implFolder(path.resolve(cwd, values.impl), dir) : 'starter';
 
   const commands: Record<string, string> = {};
   for (const given of values.cmd ?? []) {
@@ -123,7 +133,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => interrupt('terminated'));
 
   const progress = process.stderr.isTTY ? process.stderr : undefined;
-  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress };
+  const logs = values.logs ? path.resolve(cwd, values.logs) : undefined;
+  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs };
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);
@@ -133,7 +144,7 @@ async function main(): Promise<number> {
 
   const runs: RunResult[] = [];
   for (let i = 1; i <= repeat; i++) {
-    const run = await grade(base);
+    const run = await grade({ ...base, runDir: logs && repeat > 1 ? path.join(logs, `run-${i}`) : logs });
     runs.push(run);
     if (repeat > 1) process.stdout.write(`run ${i}/${repeat}: ${run.score}/${run.maxScore} in ${(run.durationMs / 1000).toFixed(1)} s\n`);
   }

@@ -23,6 +23,8 @@ export interface GradeOptions {
   cwd: string;
   /** Shows a progress line on this stream while tests run (a TTY). */
   progress?: NodeJS.WriteStream;
+  /** Where this run keeps its logs and explanations; by default a new folder in .switchboard/runs. */
+  runDir?: string;
   /** Watch mode: called after every run; grade() then never returns. */
   onWatchRun?: (run: RunResult) => void;
 }
@@ -110,8 +112,10 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   const { root, lab } = options;
   const runsDir = path.join(root, '.switchboard', 'runs');
   pruneOldRuns(runsDir);
-  const runDir = path.join(runsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  const runDir = options.runDir ?? path.join(runsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(runDir, { recursive: true });
+  // A folder given with --logs may hold an earlier run's explanations and never-ready marks: they belong to that run.
+  for (const stale of ['explain', 'never-ready']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
   const config: RunConfig = {
     root,
     runDir,

@@ -42,12 +42,17 @@ function upToDate(stampFile: string, outFile: string): boolean {
   }
 }
 
+/** The folder in `buildDir` that caches the build of `entry`, one per entry file. */
+export function buildFolder(entry: string, buildDir: string): string {
+  const key = createHash('sha1').update(path.resolve(entry)).digest('hex').slice(0, 12);
+  return path.join(buildDir, key);
+}
+
 /** Compiles `entry` (a .ts file) into `buildDir`; returns the path of the JavaScript file. */
 export async function buildProgram(entry: string, buildDir: string): Promise<string> {
   const absolute = path.resolve(entry);
   if (!existsSync(absolute)) throw new Error(`there is no ${absolute}`);
-  const key = createHash('sha1').update(absolute).digest('hex').slice(0, 12);
-  const dir = path.join(buildDir, key);
+  const dir = buildFolder(absolute, buildDir);
   const outFile = path.join(dir, path.basename(absolute).replace(/\.[cm]?tsx?$/, '') + '.mjs');
   const stampFile = `${outFile}.stamp.json`;
   if (upToDate(stampFile, outFile)) return outFile;

@@ -64,7 +64,8 @@ process.on('disconnect', () => {
 const todoPattern = /phase (\d+(?:\.\d+)*) not started: (.+?) is still a TODO/;
 
 export class FakeServer {
-  private readonly server = net.createServer();
+  // Half-open, so that a test decides when the fake server closes its side.
+  private readonly server = net.createServer({ allowHalfOpen: true });
   private readonly waiting: net.Socket[] = [];
   private wake: (() => void) | undefined;
   port = 0;

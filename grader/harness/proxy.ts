@@ -15,7 +15,8 @@ interface Link {
 }
 
 export class FaultProxy {
-  private server = net.createServer((socket) => this.accept(socket));
+  // Half-open: a FIN from one side must not make the proxy close the other direction early.
+  private server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   private links = new Set<Link>();
   private mode: Mode = 'open';
   private delayMs = 0;
@@ -46,7 +47,7 @@ export class FaultProxy {
       return;
     }
     this.stats.connections++;
-    const upstream = net.connect({ port: this.targetPort, host: this.targetHost });
+    const upstream = net.connect({ port: this.targetPort, host: this.targetHost, allowHalfOpen: true });
     const link: Link = { client, upstream, held: { forward: [], backward: [] } };
     this.links.add(link);
     client.setNoDelay(true);
@@ -60,6 +61,16 @@ export class FaultProxy {
     const reset = () => this.drop(link);
     client.on('error', reset);
     upstream.on('error', reset);
+    // Once both directions have ended, the link is done.
+    const finish = () => {
+      if (client.writableEnded && upstream.writableEnded) {
+        client.destroy();
+        upstream.destroy();
+        this.links.delete(link);
+      }
+    };
+    client.on('finish', finish);
+    upstream.on('finish', finish);
     client.on('close', () => {
       if (upstream.destroyed) this.links.delete(link);
     });

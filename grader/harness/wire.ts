@@ -7,7 +7,7 @@ import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { quote, textDiff, hexDiff } from './show.js';
 import type { Transcript } from './transcript.js';
-import { GradeFailure, deferred, scaled, seconds, withDeadline } from './wait.js';
+import { GradeFailure, bounded, deferred, scaled, seconds, withDeadline } from './wait.js';
 
 export interface ExpectOptions {
   /** Deadline in milliseconds (before SWITCHBOARD_TIME_SCALE). */
@@ -143,9 +143,12 @@ export class Conn {
     });
   }
 
+  /** Resolves when everything written so far has been handed to the operating system. */
+  private flushed: Promise<void> = Promise.resolve();
+
   send(data: Buffer | string): void {
     this.transcript?.sent(this.name, data);
-    this.socket.write(data);
+    this.flushed = new Promise((resolve) => this.socket.write(data, () => resolve()));
   }
 
   /** Sends `data` in pieces of `size` bytes, each written on its own, so they tend to arrive in separate reads. */
@@ -263,8 +266,13 @@ export class Conn {
     this.socket.end();
   }
 
-  /** Aborts the connection with a TCP reset (RST), as a crashed or unplugged peer would. */
-  reset(): void {
+  /**
+   * Aborts the connection with a TCP reset (RST), as a crashed or unplugged peer would. Node
+   * closes with a FIN instead if a write is still pending, so this first lets pending writes
+   * reach the operating system (waiting at most half a second).
+   */
+  async reset(): Promise<void> {
+    await bounded(this.flushed, 500);
     this.transcript?.note(`${this.name} resets the connection (RST)`);
     this.socket.resetAndDestroy();
   }

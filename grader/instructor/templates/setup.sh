@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder's image (Ubuntu): it installs Node.js
+# @@NODE_VERSION@@ (the version the package was made with; the kit needs 20.19 or newer) and the
+# kit's dependencies. Written by `npm run gradescope` for lab @@LAB@@.
+set -euo pipefail
+
+NODE_VERSION=@@NODE_VERSION@@
+source_dir="${AUTOGRADER_ROOT:-/autograder}/source"
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends ca-certificates curl xz-utils
+
+case "$(uname -m)" in
+  x86_64) arch=x64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "setup.sh: no Node.js build for $(uname -m)" >&2; exit 1 ;;
+esac
+
+# The official build, checked against the release's published checksums.
+tarball="node-v${NODE_VERSION}-linux-${arch}.tar.xz"
+download=$(mktemp -d)
+curl -fsSL --retry 3 -o "${download}/${tarball}" "https://nodejs.org/dist/v${NODE_VERSION}/${tarball}"
+curl -fsSL --retry 3 -o "${download}/SHASUMS256.txt" "https://nodejs.org/dist/v${NODE_VERSION}/SHASUMS256.txt"
+(cd "$download" && grep " ${tarball}\$" SHASUMS256.txt | sha256sum -c -)
+tar -xJf "${download}/${tarball}" -C /usr/local --strip-components=1 --no-same-owner
+rm -rf "$download"
+node --version
+
+# Exactly the versions in package-lock.json.
+cd "$source_dir"
+npm ci --no-audit --no-fund
