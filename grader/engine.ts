@@ -1,7 +1,7 @@
 // Runs a lab's phase tests through vitest's Node API and scores them. vitest does the running
 // (workers, deadlines, filtering, watch mode); this adds what it lacks: the run's configuration
 // for the harness, a progress line, and the scoring.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
 import path from 'node:path';
 import { createVitest, type Reporter, type TestCase, type TestModule } from 'vitest/node';
 import { buildProgram } from './harness/build.js';
@@ -174,14 +174,24 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       retry: 0,
       hookTimeout: 15_000,
       teardownTimeout: 10_000,
-      forceRerunTriggers: [`${path.relative(root, implDir(config, lab.dir)).split(path.sep).join('/')}/**`],
     },
-    { server: { watch: options.onWatchRun ? {} : null } },
+    // Logs and builds change constantly during a run; watching them would only cost.
+    { server: { watch: { ignored: ['**/.switchboard/**', '**/node_modules/**', '**/.git/**'] } } },
   );
   try {
     started = Date.now();
     await vitest.start();
-    if (options.onWatchRun) await new Promise(() => undefined);
+    if (options.onWatchRun) {
+      // vitest re-runs when a test file changes; the programs under test are not imported by
+      // the tests, so their folder is watched here.
+      const specs = await vitest.globTestSpecifications();
+      let timer: NodeJS.Timeout | undefined;
+      watch(implDir(config, lab.dir), { recursive: true }, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => void vitest.rerunTestSpecifications(specs, true), 200);
+      });
+      await new Promise(() => undefined);
+    }
   } finally {
     if (!options.onWatchRun) await vitest.close();
   }

@@ -25,7 +25,7 @@ test('clients that vanish abruptly do not take the server down', { points: 12 },
     } else {
       rude.send('half a li');
     }
-    rude.reset();
+    await rude.reset();
     const polite = await h.connect(server, { name: `client after reset ${i}` });
     polite.send(`still there? ${i}\n`);
     await polite.expectLine(`still there? ${i}`, { what: `an echo after ${i} client(s) vanished` });

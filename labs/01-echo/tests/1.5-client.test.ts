@@ -48,7 +48,7 @@ test('an unreachable or vanished server is an error', { points: 8 }, async (h) =
   const fake = await h.fakeServer();
   const abandoned = await h.start('client', { name: 'client (server vanishes)', params: { port: fake.port } });
   const link = await fake.accept({ from: abandoned });
-  link.reset();
+  await link.reset();
   await abandoned.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (abandoned.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
 });
