@@ -30,7 +30,7 @@ function indent(text: string, by = '    '): string {
 export function renderTable(run: RunResult, style: Style): string {
   const c = style.chalk;
   const nameWidth = Math.max(30, ...run.phases.map((p) => p.name.length));
-  const lines = [`  ${'   phase'.padEnd(nameWidth + 8)} ${'points'.padStart(7)}  ${'time'.padStart(7)}`];
+  const lines = [c.dim(`    ${'phase'.padEnd(nameWidth + 6)} ${'points'.padStart(7)}  ${'time'.padStart(7)}`)];
   for (const phase of run.phases) {
     const points = `${phase.points}/${phase.maxPoints}`;
     const note =
