@@ -1,0 +1,94 @@
+// The public tests use a handful of short lowercase names, ASCII chat text, and one sender at a
+// time. These use what they do not: names at the edges of the rules (one letter, sixteen,
+// capitals, digits, "_" and "-"), names that differ only in case, text that looks like protocol
+// lines, a line length counted in multi-byte characters, /msg to oneself and to someone who
+// left, and five senders at once with other names. A server that checks names with a loose
+// pattern, counts characters instead of bytes, trims text, or keys the room case-insensitively
+// passes the public phases and loses points here (spec sections 2 to 5 and 8).
+import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
+import { LineStream, connect, errorLine, join, joinAll, unexpected } from '../tests/chat.js';
+import lab from './lab.js';
+
+const test = phase(lab, '2.8');
+
+test('names at the edges of the rules, and names that differ only in case', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const client = await connect(h, server, 'client trying names');
+  for (const name of ['-ann', 'ann.b', 'ann\tb', 'é', 'a'.repeat(17), 'ann\rb']) {
+    client.send(`${name}\n`);
+    await client.expectLine(errorLine('name-invalid'), { what: `"ERR name-invalid ..." for the name ${quote(name)} (section 3, item 3)` });
+  }
+  client.send('Zed_9-x\n');
+  await client.expectLine('* welcome Zed_9-x', { what: 'the welcome for "Zed_9-x": capitals, digits, "_" and "-" are allowed after the first letter' });
+  for (const name of ['a', 'Q', 'abcdefghijklmnop', 'ANN', 'Ann', 'ann']) {
+    await join(h, server, name);
+  }
+  client.send('/users\n');
+  for (;;) {
+    const line = await client.readLine({ what: 'join notices, then the answer to /users' });
+    if (/^\* \S+ joined$/.test(line)) continue;
+    const names = line.startsWith('* users: ') ? line.slice('* users: '.length).split(' ').sort().join(' ') : undefined;
+    const expected = ['Zed_9-x', 'a', 'Q', 'abcdefghijklmnop', 'ANN', 'Ann', 'ann'].sort().join(' ');
+    if (names !== expected) throw new GradeFailure(`/users should list the seven names ${expected} (names are case-sensitive: "ann", "Ann" and "ANN" are three), got ${quote(line)}`);
+    break;
+  }
+});
+
+test('line length counts bytes, not characters', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
+  // 341 ticks of 3 bytes and one "x": 1024 bytes, the most a line may hold.
+  const fits = `${'✓'.repeat(341)}x`;
+  ann.send(`${fits}\n`);
+  await bob.expectLine(`ann: ${fits}`, { what: 'a line of 342 characters that is exactly 1024 bytes (section 2, item 4)' });
+  // 342 ticks: only 342 characters, but 1026 bytes.
+  ann.send(`${'✓'.repeat(342)}\n`);
+  await ann.expectLine(errorLine('line-too-long'), { what: '"ERR line-too-long ..." for a line of 342 characters and 1026 bytes: the limit counts bytes' });
+});
+
+test('text that looks like protocol, spaces and "\\r" inside a line are delivered as they are', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
+  const texts = ['* bob left', 'ERR usage', '   three spaces first', 'two spaces after  ', 'a\rb', 'ends with one \r', ': starts with a colon', 'bob (direct): no', 'tab\there'];
+  // "ends with one \r" is sent with "\r\r\n": only the last "\r" is the line ending's.
+  ann.send(texts.map((text) => `${text}${text.endsWith('\r') ? '\r' : ''}\n`).join(''));
+  for (const text of texts) {
+    await bob.expectLine(`ann: ${text}`, { what: `ann's line ${quote(text)} delivered exactly, as "ann: " and the text (section 4, item 1)` });
+  }
+});
+
+test('/msg to oneself and to someone who left; five senders with other names, at once', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const names = ['Xy', 'q-1', 'LONGNAME_abcdefg', 'm_m', 'Z9'] as const;
+  const conns = await joinAll(h, server, names);
+  const [first, second] = conns;
+  first.send('/msg Xy note to self\n');
+  await first.expectLine('Xy (direct): note to self', { what: 'a direct message to oneself, which the spec allows (section 5)' });
+  const gone = await join(h, server, 'gone');
+  for (const conn of conns) await conn.expectLine('* gone joined');
+  gone.end();
+  for (const conn of conns) await conn.expectLine('* gone left');
+  second.send('/msg gone are you there\n');
+  await second.expectLine(errorLine('no-such-user'), { what: '"ERR no-such-user ..." for /msg to a client that has left' });
+
+  // Every sender's lines, interleaved in one go, must reach every other client in that sender's order.
+  const count = 200;
+  for (let k = 0; k < count; k++) {
+    for (const [i, conn] of conns.entries()) conn.send(`${names[i]} says ${k}\n`);
+  }
+  await Promise.all(
+    conns.map(async (conn, me) => {
+      const stream = new LineStream(conn);
+      const next = names.map(() => 0);
+      let got = 0;
+      while (got < count * (names.length - 1)) {
+        for (const line of await stream.lines({ what: `the lines of the other four senders (${got} of ${count * 4})`, timeoutMs: 15_000 })) {
+          const from = names.findIndex((name, i) => i !== me && line === `${name}: ${name} says ${next[i]}`);
+          if (from === -1) throw unexpected(conn, line, 'expected the next line of one of the other senders, in that sender\'s order (section 8, item 2)');
+          next[from]!++;
+          got++;
+        }
+      }
+    }),
+  );
+});
