@@ -257,6 +257,14 @@ export class Harness {
     return proxy;
   }
 
+  /**
+   * Runs `close` when the test ends, after a failure has been explained (so what it closes does
+   * not change the processes' last lines): for sockets and listeners a test helper made itself.
+   */
+  onTeardown(close: () => void | Promise<void>): void {
+    this.closers.push(async () => close());
+  }
+
   /** A server the test plays itself, for grading a program that connects out (a client). */
   async fakeServer(): Promise<FakeServer> {
     this.checkOpen();

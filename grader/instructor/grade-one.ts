@@ -56,9 +56,8 @@ export async function gradeSubmission(context: BatchContext, name: string): Prom
     });
     writeFileSync(path.join(report, 'report.txt'), outcome.stderr.trim() ? `${outcome.stdout}\n--- the grader's standard error ---\n${outcome.stderr}\n` : outcome.stdout);
     const durationMs = Date.now() - started;
-    const relativeReport = path.relative(root, report);
     if (!outcome.run) {
-      return emptyRow(lab, { name, layout: located.layout, status: 'failed to run', reason: whyNoReport(outcome, context.timeoutMs), durationMs, report: relativeReport });
+      return emptyRow(lab, { name, layout: located.layout, status: 'failed to run', reason: whyNoReport(outcome, context.timeoutMs), durationMs, report });
     }
     const points = Object.fromEntries(lab.phases.map((p) => [p.id, outcome.run!.phases.find((q) => q.id === p.id)?.points ?? 0]));
     return {
@@ -70,8 +69,12 @@ export async function gradeSubmission(context: BatchContext, name: string): Prom
       points,
       reason: oneLine(problems.length ? problems.join('; ') : firstLoss(outcome.run), copy),
       durationMs,
-      report: relativeReport,
+      report,
     };
+  } catch (error) {
+    // A copy that cannot be made, a folder that cannot be read: this submission's row says so.
+    const reason = `could not be graded: ${(error as Error).message.split('\n')[0]}`;
+    return emptyRow(lab, { name, layout: located.layout, status: 'failed to run', reason, durationMs: Date.now() - started });
   } finally {
     removeTree(copy);
     forgetBuilds(root, lab, folder);

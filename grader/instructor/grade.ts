@@ -2,14 +2,13 @@
 // student), N at a time, each in its own copy and its own grader process, and writes one row per
 // submission: the terminal table, and on request CSV and JSON. Each submission's full report and
 // logs are kept in a folder of their own.
-import { mkdirSync, existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Chalk } from 'chalk';
 import { GroupRegistry } from '../harness/groups.js';
-import { groupsDir } from '../engine.js';
 import { findLab, labDirs, loadLab } from '../labs.js';
 import { writeAtomically } from '../report/files.js';
 import { gradeSubmission, type BatchContext } from './grade-one.js';
@@ -18,7 +17,7 @@ import { Progress } from './progress.js';
 import { emptyRow, toBatchJson, toCsv, type Row } from './rows.js';
 import { listSubmissions } from './submissions.js';
 import { renderRows } from './table.js';
-import { usageError } from './usage.js';
+import { shownPath, usageError } from './usage.js';
 import { makeScratch, removeTree } from './workspace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,17 +94,17 @@ async function main(): Promise<number> {
   process.on('SIGTERM', interrupt);
 
   const started = Date.now();
-  const progress = new Progress(process.stderr, folders.length);
+  const progress = new Progress(process.stderr, folders.length, jobs);
   const results = await runPool(folders, jobs, async (name) => {
     progress.start(name);
     const row = await gradeSubmission(context, name);
-    progress.finish(name, row.status === 'graded' ? `${row.score}/${row.maxScore} (${(row.durationMs / 1000).toFixed(1)} s)` : row.status);
+    progress.finish(name, row.status === 'graded' ? `${row.score}/${row.maxScore} (${(row.durationMs / 1000).toFixed(1)} s)` : row.status, row.durationMs);
     return row;
   });
   progress.end();
   removeTree(scratch);
   // A grader killed on its time limit may have left processes; they belong to no live run now.
-  new GroupRegistry(groupsDir(root), process.pid, process.pid).reapOrphans();
+  new GroupRegistry(path.join(root, '.switchboard', 'groups'), process.pid, process.pid).reapOrphans();
 
   const rows: Row[] = results.map((result, i) =>
     result instanceof Error ? emptyRow(lab, { name: folders[i]!, layout: 'neither', status: 'failed to run', reason: `batch error: ${result.message}`, durationMs: 0 }) : result,
@@ -124,7 +123,7 @@ async function main(): Promise<number> {
     `\n${rows.length} submission(s) in ${seconds.toFixed(1)} s with --jobs ${jobs} (${perMinute.toFixed(1)} per minute); ` +
       `${graded.length} graded, mean ${mean.toFixed(1)}/${rows[0]?.maxScore ?? 0}${notGraded ? `; ${notGraded} not graded` : ''}\n`,
   );
-  process.stdout.write(`each submission's report and logs: ${path.relative(cwd, reports) || reports}\n`);
+  process.stdout.write(`each submission's report and logs: ${shownPath(cwd, reports)}\n`);
   if (values.csv) writeAtomically(path.resolve(cwd, values.csv), toCsv(lab, rows));
   if (values.json) writeAtomically(path.resolve(cwd, values.json), `${JSON.stringify(toBatchJson(lab, hidden, rows), null, 2)}\n`);
   return 0;

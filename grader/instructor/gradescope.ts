@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findLab, labDirs, loadLab } from '../labs.js';
 import { filesUnder } from './kit-files.js';
-import { usageError } from './usage.js';
+import { shownPath, usageError } from './usage.js';
 import { makeZip, type ZipEntry } from './zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   writeFileSync(out, makeZip(entries));
   const points = lab.phases.reduce((sum, p) => sum + p.points, 0);
   process.stdout.write(
-    `${path.relative(cwd, out) || out}: lab ${lab.number} (${lab.title}), ${entries.length} files, Node ${node}\n` +
+    `${shownPath(cwd, out)}: lab ${lab.number} (${lab.title}), ${entries.length} files, Node ${node}\n` +
       `phases ${lab.phases.map((p) => p.id).join(' ')}; ${points} points, of which ${hidden.length ? `${hidden.map((p) => `${p.id} (${p.points})`).join(', ')} hidden, shown ${visibility}` : 'none hidden'}\n` +
       `On Gradescope: a Programming Assignment, autograder points ${points}; Configure Autograder, Zip file upload, this file, Update Autograder.\n`,
   );

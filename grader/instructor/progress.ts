@@ -1,6 +1,7 @@
 // Progress of a batch. On a terminal: one line redrawn in place, with a bar, the count, what is
-// running and an estimate of the time left (the pace so far, times what remains). Elsewhere (a
-// CI log, a file): one plain line per submission as it finishes.
+// running and an estimate of the time left (the mean time of a submission so far, times those
+// left, shared among the jobs). Elsewhere (a CI log, a file): one plain line per submission as
+// it finishes.
 export interface ProgressStream {
   isTTY?: boolean;
   columns?: number;
@@ -14,6 +15,7 @@ function clock(ms: number): string {
 
 export class Progress {
   private done = 0;
+  private spentMs = 0;
   private readonly running = new Set<string>();
   private readonly started = Date.now();
   private timer: NodeJS.Timeout | undefined;
@@ -21,6 +23,7 @@ export class Progress {
   constructor(
     private readonly stream: ProgressStream,
     private readonly total: number,
+    private readonly jobs: number,
   ) {
     if (stream.isTTY && total > 0) {
       this.timer = setInterval(() => this.draw(), 500);
@@ -33,18 +36,19 @@ export class Progress {
     this.draw();
   }
 
-  finish(name: string, summary: string): void {
+  finish(name: string, summary: string, durationMs: number): void {
     this.running.delete(name);
     this.done++;
+    this.spentMs += durationMs;
     if (this.stream.isTTY) this.draw();
     else this.stream.write(`[${this.done}/${this.total}] ${name}: ${summary}\n`);
   }
 
-  /** Time left, from the pace so far; undefined before the first submission is done. */
+  /** Time left, from the mean time of a submission so far; undefined before the first is done. */
   eta(): number | undefined {
     if (this.done === 0) return undefined;
-    const elapsed = Date.now() - this.started;
-    return (elapsed / this.done) * (this.total - this.done);
+    const left = this.total - this.done;
+    return ((this.spentMs / this.done) * left) / Math.max(1, Math.min(this.jobs, left));
   }
 
   private draw(): void {

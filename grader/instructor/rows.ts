@@ -20,7 +20,7 @@ export interface Row {
   /** Why points were lost or the submission was not graded; empty at full marks. */
   reason: string;
   durationMs: number;
-  /** The folder with this submission's report.txt, results.json and logs, when it was graded. */
+  /** The folder (absolute) with this submission's report.txt, results.json and run logs, when it was graded. */
   report?: string;
 }
 

@@ -16,7 +16,9 @@ const fixedDate = new Date('2000-01-01T00:00:00');
 export function makeZip(entries: ZipEntry[]): Uint8Array {
   const tree: Zippable = {};
   for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    tree[entry.path] = [entry.data, { os: 3, attrs: (entry.mode ?? 0o644) << 16, mtime: fixedDate, level: 6 }];
+    // The high 16 bits of a Unix entry's attributes are its st_mode: a regular file, and its permissions.
+    const mode = 0o100000 | (entry.mode ?? 0o644);
+    tree[entry.path] = [entry.data, { os: 3, attrs: mode * 0x10000, mtime: fixedDate, level: 6 }];
   }
   return zipSync(tree);
 }

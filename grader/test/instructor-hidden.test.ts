@@ -1,0 +1,61 @@
+// Hidden tests: labs/NN-name/hidden/ adds instructor-only phases that --hidden grades. For every
+// lab that has them: the public registry does not know them. For lab 1:
+// the solution scores full marks with them, the starter zero, and a server tuned to the public
+// tests (it caps each connection at 2 MiB) keeps every public point and loses hidden ones.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { labDirs, loadLab } from '../labs.js';
+import { removeDir, solution, tempDir } from './fixtures/instructor/submissions.js';
+import { cleanup, root, runGrader } from './support.js';
+
+const withHidden = labDirs(root).filter((dir) => existsSync(path.join(root, 'labs', dir, 'hidden', 'lab.ts')));
+const scratch = tempDir('hidden');
+afterAll(() => removeDir(scratch));
+
+describe.each(withHidden)('%s: hidden phases', (dir) => {
+  // That each has tests worth its points is checked for every phase in consistency.test.ts.
+  test('are added by hidden/lab.ts only, after the public ones, and flagged hidden', async () => {
+    const open = await loadLab(root, dir);
+    const all = await loadLab(root, dir, { hidden: true });
+    const hidden = all.phases.filter((p) => p.hidden);
+    expect(hidden.length).toBeGreaterThan(0);
+    expect(open.phases.some((p) => p.hidden)).toBe(false);
+    expect(all.phases.filter((p) => !p.hidden).map((p) => p.id)).toEqual(open.phases.map((p) => p.id));
+    expect(all.phases.slice(0, open.phases.length).map((p) => p.id)).toEqual(open.phases.map((p) => p.id));
+  });
+});
+
+describe('lab 1 with --hidden', () => {
+  test('the reference solution scores full marks, hidden phases included', async () => {
+    const run = await runGrader(['1', '--solution', '--hidden']);
+    const lab = await loadLab(root, '01-echo', { hidden: true });
+    expect(run.json.phases.map((p) => p.id)).toEqual(lab.phases.map((p) => p.id));
+    expect(run.json.phases.filter((p) => p.status !== 'passed').map((p) => `${p.id}: ${p.tests.map((t) => t.error).join('; ')}`)).toEqual([]);
+    expect(run.json.maxScore).toBe(lab.phases.reduce((sum, p) => sum + p.points, 0));
+    expect(run.json.score).toBe(run.json.maxScore);
+    cleanup(run);
+  });
+
+  test('the starter scores zero on the hidden phases too, and fast', async () => {
+    const run = await runGrader(['1', '--hidden']);
+    expect(run.json.score).toBe(0);
+    expect(run.json.phases.find((p) => p.id === '1.6')?.status).not.toBe('passed');
+    expect(run.durationMs).toBeLessThan(30_000);
+    cleanup(run);
+  });
+
+  test('a server tuned to the public tests keeps its public points and loses hidden ones', async () => {
+    const impl = path.join(scratch, 'capped');
+    mkdirSync(impl, { recursive: true });
+    copyFileSync(path.join(root, 'grader', 'test', 'fixtures', 'instructor', 'capped-echo-server.ts'), path.join(impl, 'server.ts'));
+    copyFileSync(path.join(solution, 'client.ts'), path.join(impl, 'client.ts'));
+    const run = await runGrader(['1', '--impl', impl, '--hidden']);
+    const publicPhases = run.json.phases.filter((p) => p.id !== '1.6');
+    expect(publicPhases.filter((p) => p.status !== 'passed').map((p) => p.id)).toEqual([]);
+    const hidden = run.json.phases.find((p) => p.id === '1.6')!;
+    expect(hidden.points).toBeLessThan(hidden.maxPoints);
+    expect(hidden.tests.find((t) => t.state === 'failed')?.error).toMatch(/4 MiB/);
+    cleanup(run);
+  });
+});
