@@ -1,0 +1,213 @@
+import lab from '../lab.js';
+import { GradeFailure, phase } from '../../../grader/harness/index.js';
+import { Peer, createAccount, expectRead, login, sendMessage, user } from './peer.js';
+import { T, map, show, type Value } from './wire.js';
+
+const test = phase(lab, '3.4');
+
+interface Msg {
+  from: string;
+  id: bigint;
+  text: string;
+}
+
+test('a message to a logged-in recipient is pushed, and not also queued', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  const bob = await user(h, server, 'bob');
+  const id = await sendMessage(alice, 'bob', 'hello bob');
+  await bob.expectPush({ from: 'alice', id, text: 'hello bob' }, 'the MESSAGE pushed to bob, who is logged in');
+  await expectRead(bob, 10, [], 0, 'an empty MESSAGES: the pushed message was delivered, so it must not wait as well');
+  // To oneself: the same rules. The push and the SENT reply may come in either order.
+  const note = await sendMessage(alice, 'alice', 'note to self');
+  await alice.expectPush({ from: 'alice', id: note, text: 'note to self' }, 'the MESSAGE alice sent herself');
+  await expectRead(alice, 10, [], 0, 'an empty MESSAGES for alice after her own message was pushed');
+});
+
+test('a message to an offline recipient waits until it is read, once', { points: 4 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  await createAccount(alice, 'bob');
+  const m1 = { from: 'alice', id: await sendMessage(alice, 'bob', 'one'), text: 'one' };
+  const m2 = { from: 'alice', id: await sendMessage(alice, 'bob', 'two, with ünïcödé ✓'), text: 'two, with ünïcödé ✓' };
+  if (m2.id <= m1.id) throw new GradeFailure(`the second message got id ${m2.id}, not larger than the first's ${m1.id}: ids must increase`);
+  const bob = await Peer.connect(h, server, { name: 'bob' });
+  await login(bob, 'bob', 2);
+  await bob.expectNoPush('messages waiting at login are read with READ, not pushed');
+  await expectRead(bob, 10, [m1, m2], 0, 'MESSAGES with both waiting messages, oldest first');
+  await expectRead(bob, 10, [], 0, 'an empty MESSAGES: a message is read once');
+  // Logged out again: messages wait again.
+  bob.send(T.LOGOUT, map());
+  await bob.expectReply(T.LOGGED_OUT, map(), 'LOGGED_OUT');
+  const m3 = { from: 'alice', id: await sendMessage(alice, 'bob', 'three'), text: 'three' };
+  await login(bob, 'bob', 1);
+  await expectRead(bob, 10, [m3], 0, 'MESSAGES with the message sent while bob was logged out');
+  // A closed connection is logged out too.
+  bob.conn.end();
+  await bob.conn.expectClosed({ what: 'the server to close bob\'s connection after bob closed it' });
+  const m4 = { from: 'alice', id: await sendMessage(alice, 'bob', 'four'), text: 'four' };
+  const again = await Peer.connect(h, server, { name: 'bob again' });
+  await login(again, 'bob', 1);
+  await expectRead(again, 10, [m4], 0, 'MESSAGES with the message sent after bob\'s connection closed');
+});
+
+test('read with a limit', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  await createAccount(alice, 'bob');
+  const sent: Msg[] = [];
+  for (let i = 1; i <= 5; i++) sent.push({ from: 'alice', id: await sendMessage(alice, 'bob', `message ${i}`), text: `message ${i}` });
+  const bob = await Peer.connect(h, server, { name: 'bob' });
+  await login(bob, 'bob', 5);
+  await expectRead(bob, 2, sent.slice(0, 2), 3, 'MESSAGES with the 2 oldest of 5, and 3 remaining');
+  await expectRead(bob, 2, sent.slice(2, 4), 1, 'MESSAGES with the next 2, and 1 remaining');
+  await expectRead(bob, 2, sent.slice(4), 0, 'MESSAGES with the last one, and 0 remaining');
+});
+
+test('new messages queue behind waiting ones, so order is kept', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  const carol = await user(h, server, 'carol');
+  await createAccount(alice, 'bob');
+  const m1 = { from: 'alice', id: await sendMessage(alice, 'bob', 'first'), text: 'first' };
+  const m2 = { from: 'alice', id: await sendMessage(alice, 'bob', 'second'), text: 'second' };
+  const bob = await Peer.connect(h, server, { name: 'bob' });
+  await login(bob, 'bob', 2);
+  // bob is logged in, but older messages wait: pushing these would overtake them.
+  const m3 = { from: 'alice', id: await sendMessage(alice, 'bob', 'third'), text: 'third' };
+  const m4 = { from: 'carol', id: await sendMessage(carol, 'bob', 'fourth'), text: 'fourth' };
+  await bob.expectNoPush('bob still had older messages waiting, so new ones must queue behind them');
+  await expectRead(bob, 10, [m1, m2, m3, m4], 0, 'MESSAGES with all four, in the order they were sent');
+  // The queue is empty now: the next one is pushed.
+  const m5 = { from: 'alice', id: await sendMessage(alice, 'bob', 'fifth'), text: 'fifth' };
+  await bob.expectPush(m5, 'the MESSAGE pushed once bob\'s queue was empty');
+});
+
+test('a sender deletes messages that still wait', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  const carol = await user(h, server, 'carol');
+  await createAccount(alice, 'bob');
+  const m1 = await sendMessage(alice, 'bob', 'one');
+  const m2 = await sendMessage(alice, 'bob', 'two');
+  const m3 = await sendMessage(alice, 'carol', 'pushed to carol');
+  await carol.expectPush({ from: 'alice', id: m3, text: 'pushed to carol' }, 'the MESSAGE pushed to carol');
+  const m4 = await sendMessage(alice, 'bob', 'three');
+  const c1 = await sendMessage(carol, 'bob', 'from carol');
+  // m3 was delivered, 999999 was never used, c1 is carol's, m1 is listed twice: only m1 and m4 go.
+  alice.send(T.DELETE_MESSAGES, map({ ids: [m4, m3, 999_999n, m1, c1, m1] }));
+  await alice.expectReply(T.DELETED, map({ ids: [m1, m4] }), `DELETED {ids: [${m1}, ${m4}]}: alice's waiting messages among those listed, ascending`);
+  carol.send(T.DELETE_MESSAGES, map({ ids: [m2] }));
+  await carol.expectReply(T.DELETED, map({ ids: [] }), 'DELETED {ids: []}: carol cannot delete alice\'s message');
+  const bob = await Peer.connect(h, server, { name: 'bob' });
+  await login(bob, 'bob', 2);
+  await expectRead(bob, 10, [{ from: 'alice', id: m2, text: 'two' }, { from: 'carol', id: c1, text: 'from carol' }], 0, 'MESSAGES without the deleted ones');
+});
+
+test('deleting an account deletes the messages waiting for it, not those it sent', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  await createAccount(alice, 'bob');
+  await createAccount(alice, 'carol');
+  await sendMessage(alice, 'bob', 'for the old bob 1');
+  await sendMessage(alice, 'bob', 'for the old bob 2');
+  const bob = await Peer.connect(h, server, { name: 'bob' });
+  await login(bob, 'bob', 2);
+  const fromBob = await sendMessage(bob, 'carol', 'bob was here');
+  bob.send(T.DELETE_ACCOUNT, map());
+  await bob.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED');
+  alice.send(T.SEND, map({ to: 'bob', text: 'anyone?' }));
+  await alice.expectError('no-such-account', 'an ERROR "no-such-account" for a message to the deleted bob');
+  await createAccount(bob, 'bob');
+  await login(bob, 'bob', 0);
+  await expectRead(bob, 10, [], 0, 'an empty MESSAGES: the new bob does not inherit the old one\'s messages');
+  const carol = await Peer.connect(h, server, { name: 'carol' });
+  await login(carol, 'carol', 1);
+  await expectRead(carol, 10, [{ from: 'bob', id: fromBob, text: 'bob was here' }], 0, 'MESSAGES with the message the deleted bob sent');
+});
+
+test('many senders at once: every message exactly once, each sender\'s in order', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const dave = await Peer.connect(h, server, { name: 'dave' });
+  await createAccount(dave, 'dave');
+  const senders = [await user(h, server, 's1'), await user(h, server, 's2'), await user(h, server, 's3')];
+  const sent = new Map<bigint, Msg>();
+  const count = new Map<string, number>(senders.map((s) => [s.name, 0]));
+
+  /** Each sender puts `n` messages in flight at once, then reads their SENT replies, which come in order. */
+  const batch = (n: number) =>
+    Promise.all(
+      senders.map(async (s) => {
+        const texts = Array.from({ length: n }, () => {
+          const k = count.get(s.name)! + 1;
+          count.set(s.name, k);
+          return `${s.name} #${k}`;
+        });
+        for (const text of texts) s.send(T.SEND, map({ to: 'dave', text }));
+        for (const text of texts) {
+          const frame = await s.readReply(`SENT for ${s.name}'s message "${text}"`);
+          const reply = s.decode(frame, 'a SENT reply');
+          const id = reply instanceof Map ? reply.get('id') : undefined;
+          if (frame.type !== BigInt(T.SENT) || typeof id !== 'bigint') throw new GradeFailure(`${s.name} expected SENT {id} and got ${s.describe(frame)}`);
+          if (sent.has(id)) throw new GradeFailure(`the id ${id} was given to two messages`);
+          sent.set(id, { from: s.name, id, text });
+        }
+      }),
+    );
+
+  // Messages in the order they reached dave: pushes met before a reply came before it in the stream.
+  const received: Msg[] = [];
+  const collect = (messages: Value[]) => {
+    for (const push of dave.pushes.splice(0)) received.push(asMessage(dave.decode(push, 'a pushed MESSAGE')));
+    for (const m of messages) received.push(asMessage(m));
+  };
+  const readOnce = async (limit: bigint): Promise<bigint> => {
+    const reply = await dave.call(T.READ, map({ limit }), T.MESSAGES, 'MESSAGES');
+    const messages = reply.get('messages');
+    const remaining = reply.get('remaining');
+    if (!Array.isArray(messages) || typeof remaining !== 'bigint') throw new GradeFailure(`dave got MESSAGES ${show(reply)}; it must be {messages: [...], remaining: int}`);
+    collect(messages);
+    return remaining;
+  };
+
+  // 1. Messages wait before dave logs in, so all of the first batch must queue behind them.
+  await batch(2);
+  await login(dave, 'dave', 6);
+  await batch(4);
+  // 2. dave reads while the second batch is sent: queueing, reading and pushing interleave.
+  let sendsDone = false;
+  const sending = batch(6).finally(() => (sendsDone = true));
+  // Awaited below; this only keeps a failure from counting as unhandled in the meantime.
+  sending.catch(() => undefined);
+  while (!sendsDone) await readOnce(4n);
+  await sending;
+  while ((await readOnce(3n)) > 0n);
+  // 3. dave's queue is empty: the third batch must be pushed.
+  await batch(4);
+  await dave.ping('a PONG after the last batch: every push was sent before it');
+  while ((await readOnce(100n)) > 0n);
+  collect([]);
+
+  const seen = new Set<bigint>();
+  for (const m of received) {
+    if (seen.has(m.id)) throw new GradeFailure(`dave received message ${m.id} (${JSON.stringify(m.text)}) twice: it must be pushed or read, never both`);
+    seen.add(m.id);
+    const original = sent.get(m.id);
+    if (!original || original.text !== m.text || original.from !== m.from) {
+      throw new GradeFailure(`dave received ${show(map({ ...m }))}, which is not a message that was sent${original ? `: message ${m.id} was ${JSON.stringify(original.text)} from ${original.from}` : ''}`);
+    }
+  }
+  const lost = [...sent.values()].filter((m) => !seen.has(m.id)).map((m) => `${m.id} ${JSON.stringify(m.text)}`);
+  if (lost.length > 0) throw new GradeFailure(`${lost.length} of ${sent.size} messages never reached dave, by push or by READ: ${lost.slice(0, 5).join(', ')}`);
+  for (const s of senders) {
+    const order = received.filter((m) => m.from === s.name).map((m) => Number(m.text.split('#')[1]));
+    const sorted = [...order].sort((a, b) => a - b);
+    if (order.join() !== sorted.join()) throw new GradeFailure(`dave received ${s.name}'s messages in the order #${order.join(', #')}; they must arrive in the order they were sent`);
+  }
+});
+
+function asMessage(value: Value): Msg {
+  const ok = value instanceof Map && value.size === 3 && typeof value.get('from') === 'string' && typeof value.get('id') === 'bigint' && typeof value.get('text') === 'string';
+  if (!ok) throw new GradeFailure(`a message must be {from: string, id: int, text: string}; got ${show(value)}`);
+  return { from: value.get('from') as string, id: value.get('id') as bigint, text: value.get('text') as string };
+}

@@ -1,0 +1,105 @@
+import lab from '../lab.js';
+import { phase } from '../../../grader/harness/index.js';
+import type { Harness, Proc } from '../../../grader/harness/index.js';
+import { Peer } from './peer.js';
+import { T, frame, map, message, type Value, type Wire } from './wire.js';
+
+const test = phase(lab, '3.7');
+
+/** A client program connected to a fake server the test plays; `link` is the fake server's end. */
+async function clientWithFakeServer(h: Harness, wire: Wire = 'binary', name = 'client'): Promise<{ client: Proc; link: Peer }> {
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { name, params: { port: fake.port, ...(wire === 'json' ? { wire } : {}) } });
+  const conn = await fake.accept({ from: client, what: 'the client to connect' });
+  return { client, link: new Peer(conn, h, wire) };
+}
+
+interface Step {
+  command: string;
+  request: [number, Value];
+  reply: [number, Value];
+  printed: string[];
+}
+
+/** Types each command, requires its request frame byte for byte, replies, and requires the lines printed. */
+async function run(client: Proc, link: Peer, steps: Step[]): Promise<void> {
+  for (const { command, request, reply, printed } of steps) {
+    client.send(`${command}\n`);
+    await link.expectFrame(request[0], request[1], `the request for the command "${command}"`);
+    link.conn.send(message(reply[0], reply[1], link.wire));
+    for (const line of printed) await client.expectOutput(line, { what: `the line "${line}" printed for the reply to "${command}"` });
+  }
+}
+
+const msg = (from: string, id: bigint, text: string) => map({ from, id, text });
+
+test('commands become canonical request frames, and replies are printed', { points: 4 }, async (h) => {
+  const { client, link } = await clientWithFakeServer(h);
+  await run(client, link, [
+    { command: 'ping hello there', request: [T.PING, map({ value: 'hello there' })], reply: [T.PONG, map({ value: 'hello there' })], printed: ['pong hello there'] },
+    { command: 'create alice s3cret', request: [T.CREATE_ACCOUNT, map({ name: 'alice', password: 's3cret' })], reply: [T.ACCOUNT_CREATED, map({ name: 'alice' })], printed: ['created alice'] },
+    { command: 'login alice s3cret', request: [T.LOGIN, map({ name: 'alice', password: 's3cret' })], reply: [T.LOGGED_IN, map({ name: 'alice', waiting: 3n })], printed: ['logged in as alice, 3 waiting'] },
+    {
+      command: 'read',
+      request: [T.READ, map({ limit: 10n })],
+      reply: [T.MESSAGES, map({ messages: [msg('bob', 3n, 'hi there'), msg('carol', 5n, 'ünïcödé ✓')], remaining: 1n })],
+      printed: ['message 3 from bob: hi there', 'message 5 from carol: ünïcödé ✓', '1 more waiting'],
+    },
+    { command: 'read 1', request: [T.READ, map({ limit: 1n })], reply: [T.MESSAGES, map({ messages: [msg('bob', 6n, 'last')], remaining: 0n })], printed: ['message 6 from bob: last', '0 more waiting'] },
+    { command: 'list', request: [T.LIST_ACCOUNTS, map({ pattern: '*' })], reply: [T.ACCOUNTS, map({ names: ['alice', 'bob', 'carol'] })], printed: ['accounts: alice bob carol'] },
+    { command: 'list z*', request: [T.LIST_ACCOUNTS, map({ pattern: 'z*' })], reply: [T.ACCOUNTS, map({ names: [] })], printed: ['accounts: (none)'] },
+    { command: 'send bob hello  bob, with two spaces', request: [T.SEND, map({ to: 'bob', text: 'hello  bob, with two spaces' })], reply: [T.SENT, map({ id: 7n })], printed: ['sent message 7'] },
+    { command: 'delete 7 3', request: [T.DELETE_MESSAGES, map({ ids: [7n, 3n] })], reply: [T.DELETED, map({ ids: [7n] })], printed: ['deleted: 7'] },
+    { command: 'delete 1', request: [T.DELETE_MESSAGES, map({ ids: [1n] })], reply: [T.DELETED, map({ ids: [] })], printed: ['deleted: (none)'] },
+    { command: 'logout', request: [T.LOGOUT, map()], reply: [T.LOGGED_OUT, map()], printed: ['logged out'] },
+    { command: 'delete-account', request: [T.DELETE_ACCOUNT, map()], reply: [T.ACCOUNT_DELETED, map()], printed: ['account deleted'] },
+  ]);
+});
+
+test('pushed messages and errors are shown as they arrive; bad commands send nothing', { points: 3 }, async (h) => {
+  const { client, link } = await clientWithFakeServer(h);
+  // A push with no command before it.
+  link.conn.send(message(T.MESSAGE, msg('carol', 9n, 'surprise')));
+  await client.expectOutput('message 9 from carol: surprise', { what: 'the pushed message, shown as it arrives' });
+  // A push cut into 7-byte pieces, and two pushes in one write.
+  await link.conn.sendInPieces(message(T.MESSAGE, msg('dave', 10n, 'in pieces')), 7);
+  await client.expectOutput('message 10 from dave: in pieces', { what: 'a pushed message that arrived in 7-byte pieces' });
+  link.conn.send(Buffer.concat([message(T.MESSAGE, msg('erin', 11n, 'first of two')), message(T.MESSAGE, msg('erin', 12n, 'second of two'))]));
+  await client.expectOutput('message 11 from erin: first of two');
+  await client.expectOutput('message 12 from erin: second of two', { what: 'the second of two pushes that arrived in one read' });
+  // An error reply.
+  client.send('login alice wrong\n');
+  await link.expectFrame(T.LOGIN, map({ name: 'alice', password: 'wrong' }), 'the LOGIN request');
+  link.conn.send(message(T.ERROR, map({ code: 'login-failed', message: 'wrong name or password' })));
+  await client.expectOutput('error login-failed: wrong name or password', { what: 'the ERROR reply, shown' });
+  // Commands that cannot be sent are not: the next frame must be the PING after them.
+  for (const bad of ['frobnicate', 'read many', 'delete seven', 'create onlyname', 'send bob']) client.send(`${bad}\n`);
+  client.send('ping after the bad commands\n');
+  await link.expectFrame(T.PING, map({ value: 'after the bad commands' }), 'the PING typed after five commands that are not valid (they must send nothing)');
+  // A frame the client cannot decode is skipped; the client goes on.
+  link.conn.send(frame(T.PONG, Buffer.from([0x03, 0x00, 0x00, 0x00, 0x01, 0xff])));
+  link.conn.send(message(T.MESSAGE, msg('frank', 13n, 'after the bad frame')));
+  await client.expectOutput('message 13 from frank: after the bad frame', { what: 'a push after a frame the client could not decode' });
+});
+
+test('the client speaks JSON with --wire json', { points: 2 }, async (h) => {
+  const { client, link } = await clientWithFakeServer(h, 'json');
+  await run(client, link, [
+    { command: 'login bob pw', request: [T.LOGIN, map({ name: 'bob', password: 'pw' })], reply: [T.LOGGED_IN, map({ name: 'bob', waiting: 0n })], printed: ['logged in as bob, 0 waiting'] },
+    { command: 'send alice say "hi" \\o/', request: [T.SEND, map({ to: 'alice', text: 'say "hi" \\o/' })], reply: [T.SENT, map({ id: 4n })], printed: ['sent message 4'] },
+    { command: 'read 2', request: [T.READ, map({ limit: 2n })], reply: [T.MESSAGES, map({ messages: [msg('alice', 2n, 'ünï ✓')], remaining: 0n })], printed: ['message 2 from alice: ünï ✓', '0 more waiting'] },
+  ]);
+  link.conn.send(message(T.MESSAGE, msg('carol', 5n, 'pushed in JSON'), 'json'));
+  await client.expectOutput('message 5 from carol: pushed in JSON', { what: 'a message pushed in JSON' });
+});
+
+test('quit closes and exits 0; a vanished server is an error', { points: 1 }, async (h) => {
+  const { client, link } = await clientWithFakeServer(h, 'binary', 'client (quit)');
+  client.send('quit\n');
+  await link.conn.expectClosed({ what: 'the client to close its side after "quit", sending nothing' });
+  link.conn.end();
+  await client.expectExit(0);
+  const other = await clientWithFakeServer(h, 'binary', 'client (server vanishes)');
+  other.link.conn.reset();
+  await other.client.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
+});
