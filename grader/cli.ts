@@ -98,6 +98,9 @@ async function main(): Promise<number> {
   // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (values.solution && values.impl) fail('--solution and --impl name two different implementations; give one');
+  if (values.solution && !existsSync(path.join(root, 'solutions', dir))) {
+    fail(`this copy of the kit has no reference solution for lab ${lab.number} (solutions/${dir} is not here: student repositories leave the solutions out)`);
+  }
   const impl = values.solution ? 'solution' : values.impl ? implFolder(path.resolve(cwd, values.impl), dir) : 'starter';
 
   const commands: Record<string, string> = {};

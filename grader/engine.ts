@@ -152,7 +152,9 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
     if (options.onWatchRun) {
       options.onWatchRun(last);
+      // A fresh start for the next run: a program that never came up may have been fixed since.
       rmSync(path.join(runDir, 'explain'), { recursive: true, force: true });
+      rmSync(path.join(runDir, 'never-ready'), { recursive: true, force: true });
       started = Date.now();
     }
   });

@@ -98,11 +98,12 @@ export function renderRepeat(runs: RunResult[], style: Style): string {
   const c = style.chalk;
   const out: string[] = [c.bold(`Switchboard · lab ${runs[0]!.lab.number}: ${runs.length} runs`)];
   const ids = runs[0]!.phases.map((p) => p.id);
+  const nameWidth = Math.max(30, ...runs[0]!.phases.map((p) => p.name.length));
   const flaky: string[] = [];
   for (const id of ids) {
     const failures = runs.filter((run) => run.phases.find((p) => p.id === id)!.status !== 'passed');
     const phase = runs[0]!.phases.find((p) => p.id === id)!;
-    const line = `${phase.id.padEnd(5)} ${phase.name.padEnd(36)} failed in ${failures.length} of ${runs.length} runs`;
+    const line = `${phase.id.padEnd(5)} ${phase.name.padEnd(nameWidth)} failed in ${failures.length} of ${runs.length} runs`;
     out.push(`  ${failures.length === 0 ? c.green('✓') : c.red('✗')} ${failures.length === 0 ? line : c.red(line)}`);
     if (failures.length > 0) flaky.push(id);
   }

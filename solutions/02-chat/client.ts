@@ -71,7 +71,8 @@ socket.on('connect', () => {
   input = readline.createInterface({ input: process.stdin });
   input.on('line', (line) => {
     if (quitting) return;
-    if (line === '/quit') return quit();
+    // "/quit" with words after it is still a quit, as the server reads it (spec section 5).
+    if (line.split(' ')[0] === '/quit') return quit();
     socket.write(`${line}\n`);
     if (line !== '' && !line.startsWith('/')) console.log(`${name}: ${line}`);
   });
