@@ -132,12 +132,16 @@ export function collect(
     };
   });
 
-  // A failed phase that needs another failed phase is reported as blocked by it: its own
-  // failures are most likely the same problem seen again.
+  // A failed phase that needs another failed (or itself blocked) phase is reported as blocked by
+  // it: its own failures are most likely the same problem seen again. Phases are in order, and
+  // a phase needs only earlier ones, so one pass settles chains.
   for (const phase of phases) {
     if (phase.status !== 'failed') continue;
     const needs = selected.find((s) => s.id === phase.id)?.needs ?? [];
-    phase.blockedBy = needs.filter((id) => phases.find((p) => p.id === id)?.status === 'failed');
+    phase.blockedBy = needs.filter((id) => {
+      const status = phases.find((p) => p.id === id)?.status;
+      return status === 'failed' || status === 'blocked';
+    });
     if (phase.blockedBy.length > 0) phase.status = 'blocked';
   }
 

@@ -1,0 +1,92 @@
+// Phase 4.3: chat along the tree. A chat goes from server to server along the one path to its
+// destination client, each server sending it on the first link towards the destination. The
+// grader checks that it arrives once, unchanged, and that no grader link off the path sees it.
+import { phase } from '../../../grader/harness/index.js';
+import lab from '../lab.js';
+import { line4, randomTree, random, seed, two } from './topologies.js';
+import { World } from './world.js';
+
+const test = phase(lab, '4.3');
+
+test('0 hops: two clients of one server', { points: 3 }, async (h) => {
+  const world = new World(h);
+  const s1 = await world.startServer(two.servers[0]!);
+  await world.graderServer(201, { to: s1 });
+  const a = await world.client(101, s1, { mode: 'whole' });
+  const b = await world.client(102, s1, { mode: 'bytes' });
+  await world.settle('both clients to join');
+  a.chat(102, 'hello 102 — ünïcödé ✓ 🚀');
+  b.chat(101, 'hello back');
+  await world.finish('each chat to reach its client once, and no one else');
+});
+
+test('1 hop: clients of neighbouring servers', { points: 3 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  await world.observers([s1, s2], 201);
+  const a = await world.client(101, s1);
+  await world.settle('client 101 to join');
+  // Registration and first chat in one write: your server must handle both from one read.
+  const b = await world.client(102, s2, { mode: 'coalesced', chats: [{ to: 101, text: 'sent with my registration' }] });
+  await world.settle('client 102 to join, and its first chat to reach client 101');
+  a.chat(102, 'one hop over');
+  b.chat(101, 'and back');
+  await world.finish('each chat to cross the link once');
+});
+
+test('3 hops, through a grader server on the path that must pass the chat on', { points: 5 }, async (h) => {
+  const world = new World(h);
+  const [one, two_, three] = line4.servers;
+  const s1 = await world.startServer(one!);
+  const s2 = await world.startServer(two_!, s1);
+  // 1 - 2 - G250 - 3: a chat from a client of 1 to a client of 3 crosses three links.
+  const middle = await world.graderServer(250, { to: s2, listen: true, behind: [{ id: 3250, kind: 'client' }] });
+  const s3 = await world.startServer(three!, middle);
+  await world.graderServer(201, { to: s1, mode: 'bytes' });
+  await world.graderServer(203, { to: s3, mode: 'coalesced' });
+  const a = await world.client(101, s1, { mode: 'coalesced' });
+  const b = await world.client(103, s3, { mode: 'bytes' });
+  await world.settle('the network and both clients to form');
+  a.chat(103, 'three hops east');
+  b.chat(101, 'three hops west');
+  middle.chat(3250, 101, 'from behind the grader server');
+  middle.chat(3250, 103, 'to the other side');
+  await world.finish('every chat to arrive once, and to pass the grader server only on its way');
+});
+
+test('a random tree: every client reaches every other, exactly once', { points: 6 }, async (h) => {
+  const world = new World(h);
+  const seedValue = seed();
+  const topology = randomTree(seedValue, 7);
+  world.remember(`random tree from seed ${seedValue} (run again with SWITCHBOARD_SEED=${seedValue} to get the same tree)`);
+  const servers = await world.build(topology);
+  const next = random(seedValue + 1);
+  const list = [...servers.values()];
+  const leaves = list.filter((s) => !topology.servers.some((t) => t.parent === s.id));
+  await world.observers(leaves, 201, ['whole', 'bytes']);
+  const clients = [];
+  for (let i = 0; i < 4; i++) {
+    const server = list[Math.floor(next() * list.length)]!;
+    clients.push(await world.client(101 + i, server, { mode: (['whole', 'coalesced', 'bytes'] as const)[i % 3] }));
+  }
+  await world.settle(`the network of ${topology.name} to form`);
+  for (const from of clients) for (const to of clients) if (from !== to) from.chat(to.id, `from ${from.id} to ${to.id}`);
+  await world.finish('all twelve chats to arrive, once each, and nowhere else');
+});
+
+test("the lab's client program chats across two servers", { points: 3 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const alice = await world.program(501, 'alice', servers.get(1)!);
+  await alice.proc.expectOutput('STATUS 1 0x00 "Welcome to the Clemson Relay Chat network alice"', { what: "alice's welcome, printed by the client program" });
+  const bob = await world.program(502, 'bob', servers.get(2)!);
+  await bob.proc.expectOutput('STATUS 2 0x00 "Welcome to the Clemson Relay Chat network bob"', { what: "bob's welcome" });
+  await bob.proc.expectOutput('CLIENT 501 "alice" "the client program 501"', { what: 'bob being told of alice' });
+  await alice.proc.expectOutput('CLIENT 502 "bob" "the client program 502"', { what: 'alice being told of bob' });
+  alice.proc.send('MESSAGE 502 "hi bob ✓"\n');
+  await bob.proc.expectOutput('MESSAGE 501 "hi bob ✓"', { what: "alice's chat, printed by bob's client" });
+  bob.proc.send('QUIT "bye"\n');
+  await alice.proc.expectOutput('QUIT 502 "bye"', { what: "bob's quit, printed by alice's client" });
+  await bob.proc.expectExit(0, { what: 'to exit 0 after QUIT' });
+});

@@ -1,0 +1,108 @@
+// Phase 4.4: status messages. A registration whose id is taken anywhere on the network is
+// refused with status 0x02 and goes no further; a chat to an id nobody has gets "Unknown ID X"
+// back; a status travels to its destination like a chat; bytes that start no message get status
+// 0x03, then the link is closed, and what was behind it is forgotten.
+import { phase } from '../../../grader/harness/index.js';
+import lab from '../lab.js';
+import { Code, T, texts } from './crc.js';
+import { line4, two } from './topologies.js';
+import { World } from './world.js';
+
+const test = phase(lab, '4.4');
+
+test('a server id already on the network is refused with status 0x02, and goes no further', { points: 4 }, async (h) => {
+  const world = new World(h);
+  const [one, two_, three] = line4.servers;
+  const s1 = await world.startServer(one!);
+  const s2 = await world.startServer(two_!, s1);
+  const s3 = await world.startServer(three!, s2);
+  await world.graderServer(201, { to: s1 });
+  await world.client(101, s3);
+  await world.settle('the network to form');
+  // Server 3 is two hops away from server 1, and server 1 must still know the id is taken.
+  await world.graderServer(3, { to: s1, refused: true, mode: 'bytes' });
+  await world.settle("server 1 to refuse a second server 3, with status 0x02, and close the link");
+  await world.graderServer(1, { to: s1, refused: true });
+  await world.graderServer(101, { to: s2, refused: true, mode: 'coalesced' });
+  await world.settle('servers with the ids of server 1 itself and of client 101 to be refused too, and nobody told of them');
+  await world.graderServer(205, { to: s2 });
+  await world.finish('a server with a free id to join after the refusals');
+});
+
+test('a client id already on the network is refused with status 0x02', { points: 3 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  await world.graderServer(201, { to: s1 });
+  await world.client(101, s1);
+  await world.settle('client 101 to join');
+  await world.client(101, s2, { refused: true, mode: 'coalesced', name: 'impostor' });
+  await world.client(2, s1, { refused: true, mode: 'bytes', name: 'server-id' });
+  await world.settle('clients with the id of client 101 and of server 2 to be refused, and nobody told of them');
+  await world.client(102, s2);
+  await world.finish('a client with a free id to join after the refusals');
+});
+
+test('a chat to an unknown id is answered with "Unknown ID X"', { points: 3 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  const a = await world.client(101, s1);
+  const grader = await world.graderServer(202, { to: s2, behind: [{ id: 3001, kind: 'client' }] });
+  await world.settle('the network to form');
+  // An id above 2^31, to catch a signed 32-bit read.
+  a.chat(4_242_424_242, 'anyone there?');
+  // From a client behind the grader's server: the answer must be routed back to it, through 202.
+  grader.chat(3001, 77, 'and here?', s2);
+  await world.finish('both chats to be answered with status 0x01 "Unknown ID X"');
+});
+
+test('statuses travel to destinations several hops away', { points: 3 }, async (h) => {
+  const world = new World(h);
+  const [one, two_, three] = line4.servers;
+  const s1 = await world.startServer(one!);
+  const s2 = await world.startServer(two_!, s1);
+  const s3 = await world.startServer(three!, s2);
+  const west = await world.graderServer(201, { to: s1, mode: 'bytes', behind: [{ id: 3001, kind: 'client' }] });
+  await world.graderServer(203, { to: s3, behind: [{ id: 3003, kind: 'client' }] });
+  await world.client(103, s3, { mode: 'coalesced' });
+  await world.settle('the network to form');
+  west.status(201, 103, 0x01, 'a status from the west, for client 103');
+  west.status(3001, 3003, 0x00, 'from 3001 to 3003, behind another grader server');
+  // A status for nobody is dropped: no answer, nothing anywhere.
+  west.status(201, 999_999, 0x01, 'for nobody', s1);
+  await world.finish('the statuses to arrive unchanged, once, and the one for nobody to vanish');
+});
+
+test('bytes that start no message get status 0x03, then the link is closed', { points: 2 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  await world.client(102, s2);
+  const grader = await world.graderServer(201, { to: s1, behind: [{ id: 3001, kind: 'client' }] });
+  await world.settle('the network to form');
+  const wire = grader.wireTowards(1, s1);
+  // After a byte of unknown type nothing more can be read: your server must answer and close,
+  // and then forget server 201 and client 3001, which it reached through that link.
+  world.change(() => world.remove(grader, { withBehind: true }));
+  world.expectUnicast({ type: T.status, source: 1, destination: 0, code: Code.protocolError, text: texts.unknownType(0x7f) }, s1, grader, wire);
+  wire.sendBytes(Buffer.from([0x7f, 0x00, 0x00, 0x00, 0xc9, 0x42]), 'a message of unknown type 0x7f');
+  await world.closedBy(wire, 'status 0x03 "Unknown message type 0x7f", then the link closed');
+  await world.settle('everyone to be told that server 201 and client 3001 are gone');
+
+  // The same on a link that never registered, and the server stays up.
+  const raw = await h.connect(s2.port, { name: 'unregistered connection' });
+  raw.send(Buffer.from([0x55, 0x01, 0x02]));
+  const status = Buffer.from(texts.unknownType(0x55));
+  const expected = Buffer.alloc(15);
+  expected.writeUInt8(T.status, 0);
+  expected.writeUInt32BE(2, 1);
+  expected.writeUInt32BE(0, 5);
+  expected.writeUInt16BE(Code.protocolError, 9);
+  expected.writeUInt32BE(status.length, 11);
+  await raw.expectBytes(Buffer.concat([expected, status]), { what: 'status 0x03 "Unknown message type 0x55" from server 2, to destination 0' });
+  await raw.expectClosed({ what: 'server 2 to close the link after the protocol error' });
+  const later = await world.client(103, s2);
+  later.chat(102, 'still up?');
+  await world.finish('server 2 to go on serving after the bad input');
+});

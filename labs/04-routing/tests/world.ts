@@ -1,0 +1,575 @@
+// A lab 4 test's whole network, and the grader's judgement of it.
+//
+// A test builds a tree of your servers (real processes) and attaches machines the grader plays
+// (peers.ts). Before each change it makes to the real network (a server started, a client
+// joining, a quit, a killed server, a cut link), it makes the same change to its model
+// (model.ts). From the model alone it knows what each of its links must receive:
+//
+//   - a link from a grader machine M to your server S leads to everything on S's side of the
+//     tree (everything reachable from S without passing M). M must get the registration of each
+//     of those machines once (clients: of each client), with last hop 0 for S itself and S's id
+//     for the others; when one of them leaves that side (a quit, a dead server, a cut link), M
+//     must get its quit, once;
+//   - a chat or a status must arrive, once, on each grader link along the one path from its
+//     source to its destination, and on no other link.
+//
+// settle() waits until every link has received all it must, fails at once on anything it must
+// not receive, and then listens a little longer for strays. A failure names the link, what was
+// expected and what came, and gives the account of what the grader saw on each link.
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { onTestFinished } from 'vitest';
+import { GradeFailure, type FaultProxy, type Harness, type Proc } from '../../../grader/harness/index.js';
+import { describeExit } from '../../../grader/harness/process.js';
+import { deferred, scaled, seconds } from '../../../grader/harness/wait.js';
+import { Code, T, describe, texts, type Msg } from './crc.js';
+import { Node, connect, disconnect, path as treePath, side } from './model.js';
+import { GraderClient, GraderServer, type VirtualSpec } from './peers.js';
+import { describeTree, type ServerSpec, type Topology } from './topologies.js';
+import type { Expect, Mode, Wire, WireHooks } from './wire.js';
+
+export class StudentServer extends Node {
+  proc!: Proc;
+  /** The proxy on its link to its parent, when the test asked for one. */
+  uplink: FaultProxy | undefined;
+  parent: Node | undefined;
+  stopping = false;
+
+  get port(): number {
+    return this.proc.port!;
+  }
+}
+
+export class ProgramClient extends Node {
+  proc!: Proc;
+}
+
+const settleMs = 10_000;
+/** How long the last check of a test listens for strays after everything expected came. */
+const quietMs = 250;
+
+export class World {
+  readonly nodes = new Map<number, Node>();
+  readonly students: StudentServer[] = [];
+  private readonly wires: Wire[] = [];
+  private readonly began = Date.now();
+  private problem: { text: string; focus: Wire[] } | undefined;
+  private wake = deferred<void>();
+  private ending = false;
+  private readonly closers: (() => void)[] = [];
+  private readonly context: string[] = [];
+  readonly hooks: WireHooks;
+
+  constructor(readonly h: Harness) {
+    this.hooks = {
+      now: () => Date.now() - this.began,
+      onMessage: (wire, msg, raw) => this.received(wire, msg, raw),
+      onUnreadable: (wire, problem) => this.report(`${wire.far?.title ?? 'your server'} sent ${wire.owner.title} ${problem}: no message starts that way (spec section 3)`, [wire]),
+      onClose: (wire, how) => this.closed(wire, how),
+      transcript: (who, arrow, text) => this.h.transcript.add(who, arrow, text),
+    };
+    // The test is over: stop judging at once, and close the grader's links only after the
+    // harness has explained a failure, so that the servers' last lines are about the test.
+    onTestFinished(() => {
+      this.ending = true;
+    });
+    h.onTeardown(() => {
+      this.ending = true;
+      for (const wire of this.wires) wire.destroy();
+      for (const close of this.closers) close();
+    });
+  }
+
+  note(text: string): void {
+    this.h.note(text);
+  }
+
+  /** A note that every failure of this test repeats (the seed of a random tree, say). */
+  remember(text: string): void {
+    this.note(text);
+    this.context.push(text);
+  }
+
+  onEnd(close: () => void): void {
+    this.closers.push(close);
+  }
+
+  track(wire: Wire): void {
+    this.wires.push(wire);
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = deferred<void>();
+    wake.resolve();
+  }
+
+  // ---- the model -------------------------------------------------------------------------
+
+  join(node: Node, to: Node): void {
+    this.nodes.set(node.id, node);
+    connect(node, to);
+  }
+
+  /** Takes a machine out of the network; with `withBehind`, also what it announced behind itself. */
+  remove(node: Node, options: { withBehind?: boolean } = {}): void {
+    for (const other of [...node.neighbours]) {
+      disconnect(node, other);
+      if (options.withBehind && other.role === 'virtual' && other.neighbours.size === 0) this.nodes.delete(other.id);
+    }
+    this.nodes.delete(node.id);
+  }
+
+  virtualNode(spec: VirtualSpec): Node {
+    return new Node(spec.id, spec.kind, 'virtual', spec.name ?? `${spec.kind[0]}${spec.id}`, spec.info ?? `announced by the grader`);
+  }
+
+  /** What the machine at the grader's end of `wire` must know of through it. */
+  private knows(wire: Wire): Set<Node> {
+    const out = new Set<Node>();
+    if (!wire.far || !wire.owner.neighbours.has(wire.far)) return out;
+    for (const node of side(wire.far, wire.owner)) {
+      if (wire.owner.kind === 'client' && node.kind !== 'client') continue;
+      out.add(node);
+    }
+    return out;
+  }
+
+  private registrationOf(wire: Wire, node: Node): Expect {
+    return { kind: 'reg', type: node.kind === 'server' ? T.serverRegistration : T.clientRegistration, lastHop: node === wire.far ? 0 : wire.far!.id, name: node.name, info: node.info };
+  }
+
+  /** Starts grading `wire` against the model: it must learn all of the far side. */
+  bind(wire: Wire, far: Node): void {
+    wire.far = far;
+    wire.state = 'bound';
+    for (const node of this.knows(wire)) wire.expect(node.id, this.registrationOf(wire, node));
+    this.poke();
+  }
+
+  /**
+   * Applies a change to the model, and expects on every link the registrations and quits it
+   * implies. `quits` gives the text of the quits the grader knows (the others may say anything).
+   */
+  change(apply: () => void, quits: Map<Node, string> = new Map()): void {
+    const live = this.wires.filter((w) => w.state === 'bound');
+    const before = live.map((w) => this.knows(w));
+    apply();
+    live.forEach((wire, i) => {
+      if (!wire.owner.neighbours.has(wire.far!)) {
+        wire.state = 'detached';
+        return;
+      }
+      const after = this.knows(wire);
+      for (const node of after) if (!before[i]!.has(node)) wire.expect(node.id, this.registrationOf(wire, node));
+      for (const node of before[i]!) {
+        if (!after.has(node)) wire.expect(node.id, { kind: 'quit', type: node.kind === 'server' ? T.serverQuit : T.clientQuit, text: quits.get(node) });
+      }
+    });
+    this.poke();
+  }
+
+  /** Expects `msg` on each grader link along the path from `from` to `to` (on `only`, if given). */
+  expectUnicast(msg: Msg, from: Node, to: Node, only?: Wire): void {
+    const why = `${describe(msg)}, on its way from ${from.label} to ${to.label}`;
+    if (only) {
+      only.unicast.push({ msg, done: false, why });
+      return;
+    }
+    const route = treePath(from, to);
+    if (!route) throw new Error(`the model has no path from ${from.label} to ${to.label}`);
+    for (let i = 1; i < route.length; i++) {
+      const [a, b] = [route[i - 1]!, route[i]!];
+      if (a.role !== 'student' || b.role !== 'grader') continue;
+      const wire = this.wires.find((w) => w.owner === b && w.far === a && w.state !== 'retired');
+      if (!wire) throw new Error(`no grader link from ${b.label} to ${a.label}`);
+      wire.unicast.push({ msg, done: false, why });
+    }
+  }
+
+  /** A chat sent by `from` into your server `entry`: delivered along the path, or answered "Unknown ID". */
+  expectChat(msg: Msg & { type: 0x81 }, from: Node, entry: Node): void {
+    const to = this.nodes.get(msg.destination);
+    if (to?.kind === 'client' && treePath(from, to)) return this.expectUnicast(msg, from, to);
+    this.expectUnicast({ type: T.status, source: entry.id, destination: from.id, code: Code.unknownId, text: texts.unknownId(msg.destination) }, entry, from);
+  }
+
+  /** A status sent by `from`: delivered along the path if its destination is known, else dropped. */
+  expectStatus(msg: Msg & { type: 0x01 }, from: Node): void {
+    const to = this.nodes.get(msg.destination);
+    if (to && treePath(from, to)) this.expectUnicast(msg, from, to);
+  }
+
+  // ---- building the network ----------------------------------------------------------------
+
+  /** Opens a TCP connection for a grader machine, with a deadline. */
+  async dial(port: number, what: string): Promise<net.Socket> {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const timeoutMs = scaled(5_000);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nothing answered within ${seconds(timeoutMs)}`)), timeoutMs);
+        socket.once('connect', () => (clearTimeout(timer), resolve()));
+        socket.once('error', (error) => (clearTimeout(timer), reject(error)));
+      });
+    } catch (error) {
+      socket.destroy();
+      this.fail(`the grader waited for ${what} on port ${port}, and could not: ${(error as Error).message}`);
+    }
+    this.onEnd(() => socket.destroy());
+    return socket;
+  }
+
+  /**
+   * Starts one of your servers, as a child of `parent` (yours or the grader's); with `proxy`, its
+   * link to its parent goes through a proxy the test can cut.
+   */
+  async startServer(spec: ServerSpec & { info?: string }, parent?: Node & { port: number }, options: { proxy?: boolean } = {}): Promise<StudentServer> {
+    this.raise();
+    const server = new StudentServer(spec.id, 'server', 'student', spec.name, spec.info ?? `server ${spec.id} of the grader's network`);
+    server.parent = parent;
+    if (parent) this.change(() => this.join(server, parent));
+    else this.nodes.set(server.id, server);
+    if (parent instanceof GraderServer) parent.awaiting.add(server);
+    let connectTo = parent?.port;
+    if (parent && options.proxy) {
+      server.uplink = await this.h.proxy(parent.port);
+      connectTo = server.uplink.port;
+    }
+    try {
+      server.proc = await this.h.start('server', {
+        name: `server ${spec.id}`,
+        params: { id: spec.id, servername: spec.name, info: server.info, connect_to_port: connectTo },
+      });
+    } catch (error) {
+      // A server that cannot join because its parent already failed: report the parent's failure.
+      this.raise();
+      throw error;
+    }
+    this.students.push(server);
+    server.proc.exited.then((status) => {
+      if (server.stopping || this.ending) return;
+      this.report(`${server.title} stopped: ${describeExit(status)}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server));
+    });
+    return server;
+  }
+
+  /**
+   * Starts a whole topology, parent first: each round starts, side by side, every server whose
+   * parent is already running (and accepting, hence joined).
+   */
+  async build(topology: Topology): Promise<Map<number, StudentServer>> {
+    this.note(`building ${topology.name}: ${describeTree(topology)}`);
+    const servers = new Map<number, StudentServer>();
+    let waiting = [...topology.servers];
+    while (waiting.length > 0) {
+      const ready = waiting.filter((spec) => spec.parent === undefined || servers.has(spec.parent));
+      if (ready.length === 0) throw new Error(`${topology.name}: servers ${waiting.map((s) => s.id).join(', ')} have no parent`);
+      waiting = waiting.filter((spec) => !ready.includes(spec));
+      const started = await Promise.all(ready.map((spec) => this.startServer(spec, spec.parent === undefined ? undefined : servers.get(spec.parent))));
+      for (const server of started) servers.set(server.id, server);
+    }
+    return new Map(topology.servers.map((spec) => [spec.id, servers.get(spec.id)!]));
+  }
+
+  /**
+   * A server the grader plays: attached to `to` as a leaf, and/or (`listen`) accepting your
+   * servers started with it as their parent.
+   */
+  async graderServer(
+    id: number,
+    options: { mode?: Mode; to?: StudentServer; listen?: boolean; behind?: VirtualSpec[]; name?: string; refused?: boolean } = {},
+  ): Promise<GraderServer> {
+    this.raise();
+    const server = new GraderServer(this, id, options.name ?? `grader-${id}`, `played by the grader`, options.mode ?? 'whole');
+    if (options.listen) await server.listen();
+    if (options.to) await server.attach(options.to, options.behind, { refused: options.refused });
+    else {
+      this.nodes.set(id, server);
+      if (options.behind?.length) server.announce(options.behind);
+    }
+    return server;
+  }
+
+  /** One grader server attached to each of `servers`, with ids from `firstId`; modes take turns. */
+  async observers(servers: Iterable<StudentServer>, firstId: number, modes: Mode[] = ['whole']): Promise<GraderServer[]> {
+    const out: GraderServer[] = [];
+    for (const server of servers) {
+      out.push(await this.graderServer(firstId + out.length, { to: server, mode: modes[out.length % modes.length] }));
+    }
+    return out;
+  }
+
+  /** A client the grader plays, joining through `server`. */
+  async client(id: number, server: StudentServer, options: { mode?: Mode; name?: string; refused?: boolean; chats?: { to: number; text: string }[] } = {}): Promise<GraderClient> {
+    this.raise();
+    const client = new GraderClient(this, id, options.name ?? `user${id}`, `client ${id}, played by the grader`, options.mode ?? 'whole');
+    await client.attach(server, { refused: options.refused, chats: options.chats });
+    return client;
+  }
+
+  /** The lab's client program, run as a process and joined through `server`. */
+  async program(id: number, name: string, server: StudentServer): Promise<ProgramClient> {
+    this.raise();
+    const client = new ProgramClient(id, 'client', 'program', name, `the client program ${id}`);
+    this.change(() => this.join(client, server));
+    client.proc = await this.h.start('client', {
+      name: `client ${id}`,
+      params: { id, username: name, info: client.info, serverport: server.port },
+    });
+    return client;
+  }
+
+  /** Kills one of your servers outright (SIGKILL): its links die without a word. */
+  async kill(server: StudentServer): Promise<void> {
+    server.stopping = true;
+    this.change(() => this.remove(server));
+    await server.proc.kill('SIGKILL');
+  }
+
+  /** Cuts the link between one of your servers and its parent (both ends see a reset). */
+  cut(server: StudentServer): void {
+    if (!server.uplink || !server.parent) throw new Error(`${server.label} was not started with a proxy to its parent`);
+    this.note(`the grader cuts the link between ${server.label} and ${server.parent.label}`);
+    this.change(() => disconnect(server, server.parent!));
+    server.uplink.cut();
+  }
+
+  // ---- judging what arrives ------------------------------------------------------------------
+
+  private report(text: string, focus: Wire[]): void {
+    if (this.ending) return;
+    this.problem ??= { text, focus };
+    this.poke();
+  }
+
+  private closed(wire: Wire, how: string): void {
+    if (wire.owner instanceof GraderServer) wire.owner.lost(wire);
+    if (this.ending) return;
+    if (wire.state === 'pending') this.report(`a connection to ${wire.owner.title} closed before it registered`, [wire]);
+    else if (wire.state === 'bound' && !wire.expectClose) {
+      const far = wire.far!;
+      const unasked = () => this.report(`${far.title} ${how} to ${wire.owner.title}, and nothing in this test asked for that (a server closes a link only after a refusal or a protocol error, spec section 6)`, [wire]);
+      // A server that crashed closes its links a moment before the grader learns of its exit:
+      // give the exit (and its last words) a moment to be reported first.
+      if (far instanceof StudentServer) setTimeout(() => far.proc.exit || unasked(), 150);
+      else unasked();
+    }
+    this.poke();
+  }
+
+  private received(wire: Wire, msg: Msg, raw: Buffer): void {
+    if (wire.state === 'pending' && !(wire.owner instanceof GraderServer && wire.owner.identify(wire, msg))) {
+      this.report(`${wire.owner.title} accepted a connection whose first message is ${describe(msg)}; it expected the registration of one of your servers started with it as parent (last hop 0)`, [wire]);
+      return;
+    }
+    this.judge(wire, msg);
+    if (wire.owner instanceof GraderServer && wire.state !== 'retired') wire.owner.handle(wire, msg, raw);
+    this.poke();
+  }
+
+  private judge(wire: Wire, msg: Msg): void {
+    const at = `${wire.owner.title} (${wire.name}) got ${describe(msg)}`;
+    if (wire.owner.kind === 'client' && wire.received === 1 && !(msg.type === T.status && (msg.code === Code.welcome || msg.code === Code.duplicateId))) {
+      return this.report(`${at} as its first message; a new client's first message must be its welcome status (spec section 4.2)`, [wire]);
+    }
+    if (msg.type === T.status || msg.type === T.chat) {
+      const waiting = wire.unicast.find((u) => !u.done && sameMessage(u.msg, msg));
+      if (waiting) {
+        waiting.done = true;
+        return;
+      }
+      const close = wire.unicast.find((u) => !u.done && u.msg.type === msg.type);
+      const hint = close ? `\n${diffMessages(close.msg, msg)}` : '';
+      const seen = wire.unicast.some((u) => u.done && sameMessage(u.msg, msg));
+      const pieces = { whole: '', bytes: ', and the grader sent every message on this link one byte per write: a message may arrive in pieces', coalesced: ', and the grader sent several messages in each write on this link: one read may hold several' };
+      const reason = seen
+        ? 'it already came once on this link: each chat and each status must arrive exactly once'
+        : msg.type === T.status && msg.code === Code.protocolError
+          ? `the grader sent nothing wrong: your server could not read correct messages${pieces[wire.mode]} (spec section 3.1)`
+          : msg.type === T.chat
+          ? 'no chat on this link was expected: a chat goes only along the path to its destination (spec section 5)'
+          : 'no such status was expected on this link (spec sections 5 and 6)';
+      return this.report(`${at}, but ${reason}${hint}`, [wire]);
+    }
+    if (wire.state !== 'bound') {
+      if (wire.refused) this.report(`${at}, but your server should have refused this ${wire.owner.kind}'s registration (its id is taken, spec section 6.3) and sent nothing but the status 0x02`, [wire]);
+      return;
+    }
+    const list = wire.got.get(msg.source) ?? [];
+    list.push(msg);
+    wire.got.set(msg.source, list);
+    const expected = wire.expected.get(msg.source) ?? [];
+    const want = expected[list.length - 1];
+    if (!want) return this.report(`${at}, but ${this.stray(wire, msg, expected.length)}`, [wire]);
+    const wrong = mismatch(want, msg, wire);
+    if (wrong) this.report(`${at}; ${wrong}`, [wire]);
+  }
+
+  /** Why a registration or quit should not have reached `wire`. */
+  private stray(wire: Wire, msg: Msg, count: number): string {
+    const id = msg.source;
+    const node = this.nodes.get(id);
+    const quit = msg.type === T.clientQuit || msg.type === T.serverQuit;
+    if (count > 0) return `it already came: every machine must get each registration and each quit exactly once`;
+    if (id === wire.owner.id) return `that is its own ${quit ? 'quit' : 'registration'}, sent back to it: a server passes a message on to every link except the one it came in on (spec section 4.3)`;
+    if (wire.owner.kind === 'client' && (msg.type === T.serverRegistration || msg.type === T.serverQuit)) {
+      return 'clients are never sent server registrations or server quits (spec section 4.3)';
+    }
+    if (node && wire.far && !side(wire.far, wire.owner).has(node)) {
+      return `${node.label} is on the grader's side of this link: it reached your server through this very link, and a server never passes a message back on the link it came in on (spec section 4.3)`;
+    }
+    if (!node) return `no machine with id ${id} is on the network now${quit ? ' (or this link was already told it left)' : ' (a refused registration must go no further, spec section 6.3)'}`;
+    return quit ? `${node.label} has not left` : `this link was not expecting it`;
+  }
+
+  /** What each link still waits for. */
+  private missing(): { name: string; wire?: Wire; items: string[] }[] {
+    const out: { name: string; wire?: Wire; items: string[] }[] = [];
+    for (const wire of this.wires) {
+      if (wire.state === 'retired') continue;
+      const items: string[] = [];
+      if (wire.state === 'bound') {
+        for (const [id, list] of wire.expected) {
+          const got = wire.got.get(id)?.length ?? 0;
+          for (const want of list.slice(got)) items.push(describeExpect(id, want));
+        }
+      }
+      for (const u of wire.unicast) if (!u.done) items.push(u.why);
+      if (wire.expectClose && !wire.closed) items.push('your server to close this link');
+      if (items.length) out.push({ name: wire.name, wire, items });
+    }
+    for (const server of this.nodes.values()) {
+      if (!(server instanceof GraderServer)) continue;
+      for (const child of server.awaiting) out.push({ name: `${server.label} ⇄ ${child.label}`, items: [`${child.label} to connect to ${server.label} and register`] });
+    }
+    return out;
+  }
+
+  /**
+   * Waits until every grader link has received all it must, and fails at once on anything it
+   * must not receive. A stray that comes later still fails the test, at a later settle(); the
+   * test's last check is finish(), which listens a while longer for strays.
+   */
+  async settle(what: string, options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    this.note(`waiting for ${what}`);
+    const timeoutMs = scaled(options.timeoutMs ?? settleMs);
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      this.raise();
+      const missing = this.missing();
+      if (missing.length === 0) break;
+      const left = end - Date.now();
+      if (left <= 0) {
+        const lines = missing.slice(0, 8).map(({ name, items }) => `  ${name}: ${items.slice(0, 6).join('; ')}${items.length > 6 ? `; and ${items.length - 6} more` : ''}`);
+        const focus = missing.flatMap((m) => (m.wire ? [m.wire] : [])).slice(0, 4);
+        this.fail(`after ${seconds(timeoutMs)} of waiting for ${what}, these links still wait for:\n${lines.join('\n')}${missing.length > 8 ? `\n  and ${missing.length - 8} more links` : ''}`, focus);
+      }
+      await Promise.race([this.wake.promise, delay(Math.min(left, 1_000))]);
+    }
+    const quiet = options.quietMs ?? 0;
+    if (quiet > 0) await delay(quiet);
+    this.raise();
+    this.note(`done: ${what}`);
+  }
+
+  /** The last check of a test: settle(), then listen for strays a little longer. */
+  async finish(what: string): Promise<void> {
+    await this.settle(what, { quietMs });
+  }
+
+  /** Fails with the first problem seen, if any: the test stops at the first thing that went wrong. */
+  raise(): void {
+    const problem = this.problem;
+    if (problem) this.fail(problem.text, problem.focus);
+  }
+
+  /** Waits for `wire` to close (your server closes it). */
+  async closedBy(wire: Wire, what: string): Promise<void> {
+    wire.expectClose = true;
+    await this.settle(what, { quietMs: 0 });
+  }
+
+  fail(text: string, focus: Wire[] = []): never {
+    const account = this.account(focus);
+    let file = '';
+    try {
+      file = path.join(this.h.logDir, 'links.txt');
+      writeFileSync(file, this.account(this.wires, Infinity));
+    } catch {
+      file = '';
+    }
+    const context = this.context.map((line) => `\n(${line})`).join('');
+    throw new GradeFailure(`${text}${context}\n\n${account}${file ? `\nevery link, in full: ${path.relative(this.h.config.root, file)}` : ''}`);
+  }
+
+  /** What the grader saw on its links: `focus` in full (up to `depth`), the busiest others briefly. */
+  account(focus: Wire[], depth = 25): string {
+    const out = ['what the grader saw on its links (← from your server, → from the grader, • events):'];
+    const describeWire = (wire: Wire, lines: number) => {
+      out.push(`  ${wire.name}: ${wire.owner.title} and ${wire.far?.title ?? 'a server not yet known'}`);
+      const shown = wire.log.slice(-lines);
+      if (shown.length < wire.log.length) out.push(`      … ${wire.log.length - shown.length} earlier`);
+      for (const line of shown) out.push(`      ${(line.ms / 1000).toFixed(2).padStart(6)}s ${line.arrow} ${line.text}`);
+      if (wire.log.length === 0) out.push('      (nothing yet)');
+    };
+    for (const wire of focus) describeWire(wire, depth);
+    if (depth !== Infinity) {
+      const others = this.wires.filter((w) => !focus.includes(w) && w.log.length > 0);
+      others.sort((a, b) => b.log[b.log.length - 1]!.ms - a.log[a.log.length - 1]!.ms);
+      for (const wire of others.slice(0, 6)) describeWire(wire, 4);
+      if (others.length > 6) out.push(`  (${others.length - 6} more links)`);
+    } else {
+      for (const wire of this.wires.filter((w) => !focus.includes(w))) describeWire(wire, Infinity);
+    }
+    return out.join('\n');
+  }
+}
+
+function sameMessage(a: Msg, b: Msg): boolean {
+  return describeKey(a) === describeKey(b);
+}
+
+function describeKey(m: Msg): string {
+  return JSON.stringify(m);
+}
+
+/** The fields that differ between an expected message and the one that came. */
+function diffMessages(want: Msg, got: Msg): string {
+  const lines: string[] = [];
+  for (const key of Object.keys(want) as (keyof Msg)[]) {
+    const a = want[key];
+    const b = (got as Record<string, unknown>)[key];
+    if (a !== b) lines.push(`  ${key}: expected ${JSON.stringify(a)}, got ${JSON.stringify(b)}`);
+  }
+  return `the nearest one it expected is ${describe(want)}:\n${lines.join('\n')}`;
+}
+
+function describeExpect(id: number, want: Expect): string {
+  if (want.kind === 'reg') return `${want.type === T.serverRegistration ? 'server' : 'client'} registration ${id} last hop ${want.lastHop}`;
+  return `${want.type === T.serverQuit ? 'server' : 'client'} quit ${id}${want.text !== undefined ? ` ${JSON.stringify(want.text)}` : ''}`;
+}
+
+/** How a registration or quit differs from what the model expects; undefined if it does not. */
+function mismatch(want: Expect, msg: Msg, wire: Wire): string | undefined {
+  const far = wire.far!;
+  if (want.kind === 'reg') {
+    if (msg.type !== T.serverRegistration && msg.type !== T.clientRegistration) {
+      return `it expected the registration of ${msg.source} first: a quit for a machine it was never told of`;
+    }
+    if (msg.type !== want.type) return `${msg.source} is a ${want.type === T.serverRegistration ? 'server' : 'client'}, so its registration has type 0x${want.type.toString(16).padStart(2, '0')}`;
+    if (msg.lastHop !== want.lastHop) {
+      return want.lastHop === 0
+        ? `a server's own registration carries last hop 0 (spec section 4.1), not ${msg.lastHop}`
+        : `expected last hop ${want.lastHop}: ${far.label} passed it on, and a server passing a registration on puts its own id there (spec section 4.3)`;
+    }
+    if (msg.name !== want.name || msg.info !== want.info) return `expected name ${JSON.stringify(want.name)} and info ${JSON.stringify(want.info)}, passed on unchanged`;
+    return undefined;
+  }
+  if (msg.type !== T.clientQuit && msg.type !== T.serverQuit) return `expected the quit of ${msg.source} (it left the network), not another registration`;
+  if (msg.type !== want.type) return `${msg.source} is a ${want.type === T.serverQuit ? 'server: its quit is a server quit, 0x02' : 'client: its quit is a client quit, 0x82'} (spec section 7)`;
+  if (want.text !== undefined && msg.text !== want.text) return `expected the quit's text ${JSON.stringify(want.text)}, passed on unchanged`;
+  return undefined;
+}

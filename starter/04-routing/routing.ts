@@ -1,0 +1,33 @@
+// Chat and status messages (spec/04-routing.md, sections 5 and 6): the messages that go to one
+// machine. Each server sends such a message, unchanged, on the first link towards its
+// destination, and never looks further: the next server makes the same decision.
+import type { Link } from './link.js';
+import type { Chat, Status } from './messages.js';
+import type { ChatServer } from './network.js';
+import { NotImplemented } from './todo.js';
+
+/**
+ * A 0x81 chat arrived on `link`. `bytes` are the message exactly as received.
+ *
+ * Contract (spec sections 5 and 6.2):
+ * - If the destination is a client this server knows, send `bytes` unchanged on the first link
+ *   towards it (for a client of this server, that is the client's own link).
+ * - Otherwise (an id nobody has, or not a client) answer on `link`, where the chat came from,
+ *   with a status 0x01: source this server, destination the chat's source, text
+ *   "Unknown ID <destination>" (the id in decimal).
+ */
+export function onChat(server: ChatServer, link: Link, message: Chat, bytes: Buffer): void {
+  throw new NotImplemented('4.3', 'onChat in routing.ts');
+}
+
+/**
+ * A 0x01 status arrived on `link`.
+ *
+ * Contract (spec section 6.1):
+ * - Destination 0 or this server's id: it is for this server; log it.
+ * - A destination this server knows: send `bytes` unchanged on the first link towards it.
+ * - Any other destination: drop it (log it). Never answer a status with a status.
+ */
+export function onStatus(server: ChatServer, link: Link, message: Status, bytes: Buffer): void {
+  throw new NotImplemented('4.4', 'onStatus in routing.ts');
+}
