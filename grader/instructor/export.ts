@@ -6,11 +6,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { LabSpec } from '../lab.js';
 import { findLab, labDirs, loadLab } from '../labs.js';
 import { filesUnder } from './kit-files.js';
-import { usageError } from './usage.js';
+import { parseOptions, usageError } from './usage.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const templates = path.join(root, 'grader', 'instructor', 'templates');
@@ -68,17 +67,7 @@ function studentReadme(labs: LabSpec[], lab: LabSpec): string {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ options: { out: { type: 'string' }, labs: { type: 'string' }, lab: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    usageError(usage, (error as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+  const values = parseOptions(usage, { options: { out: { type: 'string' }, labs: { type: 'string' }, lab: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (!values.out) usageError(usage, 'where to? --out DIR');
   const out = path.resolve(cwd, values.out);

@@ -6,10 +6,9 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Chalk } from 'chalk';
 import { GroupRegistry } from '../harness/groups.js';
-import { findLab, labDirs, loadLab } from '../labs.js';
+import { loadLab } from '../labs.js';
 import { writeAtomically } from '../report/files.js';
 import { gradeSubmission, type BatchContext } from './grade-one.js';
 import { runPool } from './pool.js';
@@ -17,7 +16,7 @@ import { Progress } from './progress.js';
 import { emptyRow, toBatchJson, toCsv, type Row } from './rows.js';
 import { listSubmissions } from './submissions.js';
 import { renderRows } from './table.js';
-import { shownPath, usageError } from './usage.js';
+import { labOption, parseOptions, shownPath, usageError } from './usage.js';
 import { makeScratch, removeTree } from './workspace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,9 +34,7 @@ const usage = `usage: npm run grade -- --submissions DIR --lab N [options]
   --timeout SECONDS   stop grading one submission after this long (default: 600)`;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const values = parseOptions(usage, {
       options: {
         submissions: { type: 'string' },
         lab: { type: 'string' },
@@ -50,21 +47,11 @@ async function main(): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
     });
-  } catch (error) {
-    usageError(usage, (error as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (!values.submissions) usageError(usage, 'which submissions? --submissions DIR');
   const submissions = path.resolve(cwd, values.submissions);
   if (!existsSync(submissions) || !statSync(submissions).isDirectory()) usageError(usage, `there is no folder ${submissions}`);
-  if (!values.lab) usageError(usage, `which lab? --lab N; the labs are ${labDirs(root).join(', ')}`);
-  const dir = findLab(root, values.lab);
-  if (!dir) usageError(usage, `there is no lab "${values.lab}"; the labs are ${labDirs(root).join(', ')}`);
+  const dir = labOption(usage, root, values.lab);
   const jobs = values.jobs === undefined ? os.availableParallelism() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) usageError(usage, `--jobs wants a whole number of at least 1, got "${values.jobs}"`);
   const timeout = values.timeout === undefined ? 600 : Number(values.timeout);

@@ -6,10 +6,9 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { findLab, labDirs, loadLab } from '../labs.js';
+import { loadLab } from '../labs.js';
 import { filesUnder } from './kit-files.js';
-import { shownPath, usageError } from './usage.js';
+import { labOption, parseOptions, shownPath, usageError } from './usage.js';
 import { makeZip, type ZipEntry } from './zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,9 +39,7 @@ function fill(template: string, values: Record<string, string>): string {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const values = parseOptions(usage, {
       options: {
         lab: { type: 'string' },
         out: { type: 'string' },
@@ -52,18 +49,8 @@ async function main(): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
     });
-  } catch (error) {
-    usageError(usage, (error as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  if (!values.lab) usageError(usage, `which lab? --lab N; the labs are ${labDirs(root).join(', ')}`);
-  const dir = findLab(root, values.lab);
-  if (!dir) usageError(usage, `there is no lab "${values.lab}"; the labs are ${labDirs(root).join(', ')}`);
+  const dir = labOption(usage, root, values.lab);
   if (!values.out) usageError(usage, 'where to? --out FILE.zip');
   const visibility = values['hidden-visibility'] ?? 'after_published';
   if (!visibilities.includes(visibility)) usageError(usage, `--hidden-visibility is one of ${visibilities.join(', ')}, not "${visibility}"`);
