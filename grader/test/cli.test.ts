@@ -77,3 +77,14 @@ test.skipIf(process.platform === 'win32')('Ctrl+C stops the run and every proces
   for (let i = 0; i < 40 && processesWith(underTest).length; i++) await new Promise((r) => setTimeout(r, 50));
   expect(processesWith(underTest)).toEqual([]);
 });
+
+test('colours follow FORCE_COLOR and NO_COLOR; output to a pipe has none by default', async () => {
+  const args = ['--import', 'tsx', cli, '1', '--solution', '--phase', '1.1'];
+  const forced = await execa(process.execPath, args, { cwd: root, reject: false, env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+  expect(forced.stdout).toContain('\x1b[');
+  const plain = await execa(process.execPath, args, { cwd: root, reject: false, env: { FORCE_COLOR: '', NO_COLOR: '' } });
+  expect(plain.stdout).not.toContain('\x1b[');
+  const refused = await execa(process.execPath, args, { cwd: root, reject: false, env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+  expect(refused.stdout).not.toContain('\x1b[');
+  expect(refused.stdout).toContain('full marks: 15/15');
+});
