@@ -42,7 +42,7 @@ declare module 'vitest' {
   }
 }
 
-/** What the harness writes for a failed test; the reporter reads it (see grader/explain.ts). */
+/** What the harness writes for a failed test; the report reads it back (grader/results.ts). */
 export interface Diagnostics {
   processes: { name: string; command: string; exit: string; lastLines: string[]; logFile: string }[];
   transcript: string[];
@@ -67,11 +67,15 @@ export class FakeServer {
   // Half-open, so that a test decides when the fake server closes its side.
   private readonly server = net.createServer({ allowHalfOpen: true });
   private readonly waiting: net.Socket[] = [];
+  /** Every connection it accepted, handed out or not, so that close() ends them all. */
+  private readonly sockets = new Set<net.Socket>();
   private wake: (() => void) | undefined;
   port = 0;
 
   constructor(private readonly h: Harness) {
     this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
       this.waiting.push(socket);
       this.wake?.();
     });
@@ -108,9 +112,9 @@ export class FakeServer {
     return conn;
   }
 
-  /** Stops listening and resets every connection it accepted: "the server went away". */
+  /** Stops listening and ends every connection it accepted: "the server went away". */
   async close(): Promise<void> {
-    for (const socket of this.waiting) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -90,7 +90,10 @@ export function renderRun(run: RunResult, style: Style): string {
     run.score === run.maxScore
       ? c.green.bold(`full marks: ${run.score}/${run.maxScore}`)
       : c.bold(`score: ${run.score}/${run.maxScore}`) + c.dim('  (run one phase with --phase ID; --verbose shows more)');
-  return [head, renderTable(run, style), '', failures, verdict].filter((part, i) => i !== 3 || part).join('\n') + '\n';
+  const parts = [head, renderTable(run, style), ''];
+  if (failures) parts.push(failures);
+  parts.push(verdict);
+  return `${parts.join('\n')}\n`;
 }
 
 /** For --repeat: which phases failed in how many of the runs, with the first failure of each. */
