@@ -48,20 +48,21 @@ function corpus(): Sample[] {
   let id = 1_000n;
   const message = () => valueMap({ from: pick(names), id: id++, text: text() });
   const samples: Sample[] = [];
-  const add = (kind: string, type: bigint, payload: ValueMap, times: number) => {
-    for (let i = 0; i < times; i++) samples.push({ kind, type, payload });
+  /** `times` samples of one kind, each with a payload of its own. */
+  const add = (kind: string, type: bigint, payload: () => ValueMap, times = 1) => {
+    for (let i = 0; i < times; i++) samples.push({ kind, type, payload: payload() });
   };
   for (let round = 0; round < 50; round++) {
-    for (let i = 0; i < 8; i++) samples.push({ kind: 'SEND', type: Type.SEND, payload: valueMap({ to: pick(names), text: text() }) });
-    for (let i = 0; i < 8; i++) samples.push({ kind: 'SENT', type: Type.SENT, payload: valueMap({ id: id++ }) });
-    for (let i = 0; i < 6; i++) samples.push({ kind: 'MESSAGE', type: Type.MESSAGE, payload: message() });
-    add('READ', Type.READ, valueMap({ limit: 10n }), 1);
-    samples.push({ kind: 'MESSAGES', type: Type.MESSAGES, payload: valueMap({ messages: Array.from({ length: 10 }, message), remaining: 3n }) });
-    add('LOGIN', Type.LOGIN, valueMap({ name: pick(names), password: 'correct horse battery' }), 1);
-    add('LOGGED_IN', Type.LOGGED_IN, valueMap({ name: pick(names), waiting: 4n }), 1);
-    add('PING', Type.PING, valueMap({ value: valueMap({ seq: BigInt(round), sent: 1_700_000_000_000n + BigInt(round) }) }), 1);
-    if (round % 5 === 0) samples.push({ kind: 'ACCOUNTS', type: Type.ACCOUNTS, payload: valueMap({ names: names.slice(0, 40) }) });
-    if (round % 5 === 1) add('ERROR', Type.ERROR, valueMap({ code: 'no-such-account', message: 'no account is named zed' }), 1);
+    add('SEND', Type.SEND, () => valueMap({ to: pick(names), text: text() }), 8);
+    add('SENT', Type.SENT, () => valueMap({ id: id++ }), 8);
+    add('MESSAGE', Type.MESSAGE, message, 6);
+    add('READ', Type.READ, () => valueMap({ limit: 10n }));
+    add('MESSAGES', Type.MESSAGES, () => valueMap({ messages: Array.from({ length: 10 }, message), remaining: 3n }));
+    add('LOGIN', Type.LOGIN, () => valueMap({ name: pick(names), password: 'correct horse battery' }));
+    add('LOGGED_IN', Type.LOGGED_IN, () => valueMap({ name: pick(names), waiting: 4n }));
+    add('PING', Type.PING, () => valueMap({ value: valueMap({ seq: BigInt(round), sent: 1_700_000_000_000n + BigInt(round) }) }));
+    if (round % 5 === 0) add('ACCOUNTS', Type.ACCOUNTS, () => valueMap({ names: names.slice(0, 40) }));
+    if (round % 5 === 1) add('ERROR', Type.ERROR, () => valueMap({ code: 'no-such-account', message: 'no account is named zed' }));
   }
   return samples;
 }

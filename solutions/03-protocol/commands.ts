@@ -34,7 +34,8 @@ export function parseCommand(line: string): Command {
     case 'exit':
       return { quit: true };
     case 'ping':
-      return request(Type.PING, { value: rest });
+      // "ping" alone lacks its TEXT; "ping " has an empty one.
+      return space < 0 ? wrong() : request(Type.PING, { value: rest });
     case 'create':
     case 'login':
       if (args.length !== 2) return wrong();

@@ -183,8 +183,8 @@ export class Service {
     const account = this.loggedIn(session)!;
     // Messages waiting for it go with it; messages it sent stay queued for their recipients.
     for (const entry of account.queue) this.waiting.delete(entry.message.id);
-    this.accounts.delete(account.name);
     this.disconnect(session);
+    this.accounts.delete(account.name);
     return { type: Type.ACCOUNT_DELETED, payload: new Map() };
   }
 

@@ -62,8 +62,14 @@ test('sessions: login needed, one connection per account, logout and close free 
     first.send(type, payload);
     await first.expectError('not-logged-in', `an ERROR "not-logged-in" for type ${type} sent before any LOGIN`);
   }
+  // Section 6's order: the login state is checked before the payload's shape.
+  first.send(T.READ, map({ limit: 'ten' }));
+  await first.expectError('not-logged-in', 'an ERROR "not-logged-in" (not "bad-request") for a malformed READ before any LOGIN: the login is checked first');
   await login(first, 'alice');
   const second = await Peer.connect(h, server, { name: 'second' });
+  // Section 5.3's order: a wrong password is "login-failed" even while the account is busy.
+  second.send(T.LOGIN, map({ name: 'alice', password: 'wrong' }));
+  await second.expectError('login-failed', 'an ERROR "login-failed" for a wrong password, though alice is logged in elsewhere: the password is checked before "account-busy"');
   second.send(T.LOGIN, map({ name: 'alice', password: 'pw-alice' }));
   await second.expectError('account-busy', 'an ERROR "account-busy": alice is logged in on the first connection');
   first.send(T.LOGOUT, map());
@@ -91,6 +97,9 @@ test('list accounts with wildcard patterns', { points: 3 }, async (h) => {
     ['*b*', ['Bob', 'a.b', 'b0b', 'bob', 'bobby']],
     ['*b', ['Bob', 'a.b', 'b0b', 'bob']],
     ['b?b', ['b0b', 'bob']],
+    // Only * and ? are wildcards: a "." matches itself, not any character as in a regular expression.
+    ['b.b', []],
+    ['a.b', ['a.b']],
     ['bob', ['bob']],
     ['?', []],
     ['??', ['al']],

@@ -166,6 +166,8 @@ test('many senders at once: every message exactly once, each sender\'s in order'
     const messages = reply.get('messages');
     const remaining = reply.get('remaining');
     if (!Array.isArray(messages) || typeof remaining !== 'bigint') throw new GradeFailure(`dave got MESSAGES ${show(reply)}; it must be {messages: [...], remaining: int}`);
+    // Also what keeps the loops below finite: every READ that says messages remain must return some.
+    if (messages.length === 0 && remaining > 0n) throw new GradeFailure(`dave got MESSAGES with no messages and ${remaining} remaining: a READ returns at least one message when any is waiting`);
     collect(messages);
     return remaining;
   };

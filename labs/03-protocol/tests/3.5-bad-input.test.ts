@@ -112,6 +112,7 @@ test('well-formed values of the wrong shape', { points: 3 }, async (h) => {
   await refuse(T.SEND, map({ to: 'bob' }), 'a SEND without text');
   await refuse(T.SEND, map({ to: 'bob', text: map({ body: 'hi' }) }), 'a SEND whose text is a map');
   await refuse(T.SEND, map({ to: 'bob', text: 'x'.repeat(65_537) }), 'a SEND whose text is 65,537 bytes, one over the limit');
+  await refuse(T.SEND, map({ to: 'bob', text: 'é'.repeat(32_769) }), 'a SEND whose text is 32,769 characters but 65,538 bytes: the limit counts UTF-8 bytes');
   await refuse(T.DELETE_MESSAGES, map({ ids: 3n }), 'a DELETE_MESSAGES whose ids is an int, not a list');
   await refuse(T.DELETE_MESSAGES, map({ ids: [1n, 'two'] }), 'a DELETE_MESSAGES with a string among its ids');
   await refuse(T.LIST_ACCOUNTS, map({ pattern: ['*'] }), 'a LIST_ACCOUNTS whose pattern is a list');
@@ -149,7 +150,7 @@ test('clients that vanish mid-frame do not disturb the server', { points: 2 }, a
   for (const [label, bytes, how] of cuts) {
     const rude = await Peer.connect(h, server, { name: 'vanishing client' });
     rude.sendRaw(bytes, label);
-    if (how === 'reset') rude.conn.reset();
+    if (how === 'reset') await rude.conn.reset();
     else {
       rude.conn.end();
       await rude.conn.expectClosed({ what: `the server to close its side after a client sent ${label}` });

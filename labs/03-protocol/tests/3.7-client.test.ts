@@ -100,6 +100,6 @@ test('quit closes and exits 0; a vanished server is an error', { points: 1 }, as
   link.conn.end();
   await client.expectExit(0);
   const other = await clientWithFakeServer(h, 'binary', 'client (server vanishes)');
-  other.link.conn.reset();
+  await other.link.conn.reset();
   await other.client.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
 });

@@ -4,6 +4,7 @@
 // must arrive. Failures show both as values and as a hex diff at the first differing byte.
 import type { Conn, Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
+import { describeExit } from '../../../grader/harness/process.js';
 import { hexDiff, hexDump } from '../../../grader/harness/show.js';
 import {
   T,
@@ -234,5 +235,5 @@ export async function expectRead(peer: Peer, limit: number, messages: { from: st
 
 /** Requires that `server` is still running. */
 export function stillRunning(server: Proc): void {
-  if (server.exit) throw new GradeFailure(`the server stopped: ${server.exit.signal ?? `exit code ${server.exit.code}`}${server.tailText()}`);
+  if (server.exit) throw new GradeFailure(`the server stopped, though it must survive any input: ${describeExit(server.exit)}${server.tailText()}`);
 }

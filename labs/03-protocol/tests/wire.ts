@@ -43,7 +43,7 @@ export const T = {
 const typeNames = new Map<number, string>(Object.entries(T).map(([name, n]) => [n, name]));
 
 export function typeName(type: number | bigint): string {
-  const name = typeof type === 'bigint' && (type > 1000n || type < -1000n) ? undefined : typeNames.get(Number(type));
+  const name = typeNames.get(Number(type));
   return name ? `${name} (${type})` : `type ${type}`;
 }
 
