@@ -1,10 +1,11 @@
 // Phase 4.3: chat along the tree. A chat goes from server to server along the one path to its
 // destination client, each server sending it on the first link towards the destination. The
 // grader checks that it arrives once, unchanged, and that no grader link off the path sees it.
-import { phase } from '../../../grader/harness/index.js';
+import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
 import { line4, randomTree, random, seed, two } from './topologies.js';
-import { World } from './world.js';
+import type { Node } from './model.js';
+import { World, type ProgramClient } from './world.js';
 
 const test = phase(lab, '4.3');
 
@@ -78,15 +79,38 @@ test('a random tree: every client reaches every other, exactly once', { points: 
 test("the lab's client program chats across two servers", { points: 3 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
-  const alice = await world.program(501, 'alice', servers.get(1)!);
-  await alice.proc.expectOutput('STATUS 1 0x00 "Welcome to the Clemson Relay Chat network alice"', { what: "alice's welcome, printed by the client program" });
-  const bob = await world.program(502, 'bob', servers.get(2)!);
-  await bob.proc.expectOutput('STATUS 2 0x00 "Welcome to the Clemson Relay Chat network bob"', { what: "bob's welcome" });
-  await bob.proc.expectOutput('CLIENT 501 "alice" "the client program 501"', { what: 'bob being told of alice' });
-  await alice.proc.expectOutput('CLIENT 502 "bob" "the client program 502"', { what: 'alice being told of bob' });
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  const alice = await world.program(501, 'alice', s1);
+  await lines(alice, ["alice's welcome", 'STATUS 1 0x00 "Welcome to the Clemson Relay Chat network alice"']);
+  // Grader servers on both sides, joining after alice: no chat may reach them, the programs'
+  // registrations and quits must, once; and alice must not be told of them (they are servers).
+  await world.observers([s1, s2], 201);
+  const bob = await world.program(502, 'bob', s2);
+  await lines(bob, ["bob's welcome", 'STATUS 2 0x00 "Welcome to the Clemson Relay Chat network bob"'], ['bob being told of alice', 'CLIENT 501 "alice" "the client program 501"']);
+  await lines(alice, ['alice being told of bob', 'CLIENT 502 "bob" "the client program 502"']);
   alice.proc.send('MESSAGE 502 "hi bob ✓"\n');
-  await bob.proc.expectOutput('MESSAGE 501 "hi bob ✓"', { what: "alice's chat, printed by bob's client" });
+  await lines(bob, ["alice's chat", 'MESSAGE 501 "hi bob ✓"']);
+  world.change(() => world.remove(bob), new Map([[bob as Node, 'bye']]));
   bob.proc.send('QUIT "bye"\n');
-  await alice.proc.expectOutput('QUIT 502 "bye"', { what: "bob's quit, printed by alice's client" });
+  await lines(alice, ["bob's quit", 'QUIT 502 "bye"']);
   await bob.proc.expectExit(0, { what: 'to exit 0 after QUIT' });
+  await world.finish("the programs' registrations and bob's quit to reach the grader servers, and the chat nowhere else");
 });
+
+/**
+ * The next lines the client program prints must be exactly these, in order: it prints one line per
+ * message received (spec section 8.2), so any other line is a message your server should not have
+ * sent it.
+ */
+async function lines(client: ProgramClient, ...expected: [what: string, line: string][]): Promise<void> {
+  for (const [what, line] of expected) {
+    const got = await client.proc.expectOutput(/^/, { what: `${what}, the line ${quote(line)}` });
+    if (got.trimEnd() === line) continue;
+    throw new GradeFailure(
+      `${client.title} printed ${quote(got)} where the grader expected ${what}, the line ${quote(line)}. ` +
+        'The client prints one line per message it receives (spec section 8.2): this line is a message your server should not have sent it ' +
+        '(a server registration, a second copy, a message sent back where it came from), or sent out of order' +
+        client.proc.tailText(),
+    );
+  }
+}

@@ -4,7 +4,7 @@
 // 0x03, then the link is closed, and what was behind it is forgotten.
 import { phase } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
-import { Code, T, texts } from './crc.js';
+import { Code, T, encode, texts } from './crc.js';
 import { line4, two } from './topologies.js';
 import { World } from './world.js';
 
@@ -93,14 +93,8 @@ test('bytes that start no message get status 0x03, then the link is closed', { p
   // The same on a link that never registered, and the server stays up.
   const raw = await h.connect(s2.port, { name: 'unregistered connection' });
   raw.send(Buffer.from([0x55, 0x01, 0x02]));
-  const status = Buffer.from(texts.unknownType(0x55));
-  const expected = Buffer.alloc(15);
-  expected.writeUInt8(T.status, 0);
-  expected.writeUInt32BE(2, 1);
-  expected.writeUInt32BE(0, 5);
-  expected.writeUInt16BE(Code.protocolError, 9);
-  expected.writeUInt32BE(status.length, 11);
-  await raw.expectBytes(Buffer.concat([expected, status]), { what: 'status 0x03 "Unknown message type 0x55" from server 2, to destination 0' });
+  const expected = encode({ type: T.status, source: 2, destination: 0, code: Code.protocolError, text: texts.unknownType(0x55) });
+  await raw.expectBytes(expected, { what: 'status 0x03 "Unknown message type 0x55" from server 2, to destination 0' });
   await raw.expectClosed({ what: 'server 2 to close the link after the protocol error' });
   const later = await world.client(103, s2);
   later.chat(102, 'still up?');

@@ -23,8 +23,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { onTestFinished } from 'vitest';
 import { GradeFailure, type FaultProxy, type Harness, type Proc } from '../../../grader/harness/index.js';
 import { describeExit } from '../../../grader/harness/process.js';
-import { deferred, scaled, seconds } from '../../../grader/harness/wait.js';
-import { Code, T, describe, texts, type Msg } from './crc.js';
+import { bounded, deferred, scaled, seconds, withDeadline } from '../../../grader/harness/wait.js';
+import { Code, T, describe, encode, texts, type Msg } from './crc.js';
 import { Node, connect, disconnect, path as treePath, side } from './model.js';
 import { GraderClient, GraderServer, type VirtualSpec } from './peers.js';
 import { describeTree, type ServerSpec, type Topology } from './topologies.js';
@@ -55,10 +55,12 @@ export class World {
   readonly students: StudentServer[] = [];
   private readonly wires: Wire[] = [];
   private readonly began = Date.now();
-  private problem: { text: string; focus: Wire[] } | undefined;
+  private problem: { text: string; focus: Wire[]; cause: boolean } | undefined;
   private wake = deferred<void>();
   private ending = false;
   private readonly closers: (() => void)[] = [];
+  /** Links your server closed unasked, while the grader waits to learn whether it crashed. */
+  private readonly unexplained = new Set<Wire>();
   private readonly context: string[] = [];
   readonly hooks: WireHooks;
 
@@ -207,13 +209,13 @@ export class World {
   /** Opens a TCP connection for a grader machine, with a deadline. */
   async dial(port: number, what: string): Promise<net.Socket> {
     const socket = net.connect({ port, host: '127.0.0.1' });
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     const timeoutMs = scaled(5_000);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`nothing answered within ${seconds(timeoutMs)}`)), timeoutMs);
-        socket.once('connect', () => (clearTimeout(timer), resolve()));
-        socket.once('error', (error) => (clearTimeout(timer), reject(error)));
-      });
+      await withDeadline(connected, timeoutMs, () => `nothing answered within ${seconds(timeoutMs)}`);
     } catch (error) {
       socket.destroy();
       this.fail(`the grader waited for ${what} on port ${port}, and could not: ${(error as Error).message}`);
@@ -251,7 +253,7 @@ export class World {
     this.students.push(server);
     server.proc.exited.then((status) => {
       if (server.stopping || this.ending) return;
-      this.report(`${server.title} stopped: ${describeExit(status)}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server));
+      this.report(`${server.title} stopped: ${describeExit(status)}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server), { cause: true });
     });
     return server;
   }
@@ -339,9 +341,15 @@ export class World {
 
   // ---- judging what arrives ------------------------------------------------------------------
 
-  private report(text: string, focus: Wire[]): void {
+  /**
+   * Records a problem; the first one is the one a failure explains, except that a `cause` (your
+   * server stopped, or closed a link unasked) replaces what merely followed from it, such as the
+   * quits its neighbours then sent.
+   */
+  private report(text: string, focus: Wire[], options: { cause?: boolean } = {}): void {
     if (this.ending) return;
-    this.problem ??= { text, focus };
+    const cause = options.cause ?? false;
+    if (!this.problem || (cause && !this.problem.cause)) this.problem = { text, focus, cause };
     this.poke();
   }
 
@@ -351,11 +359,18 @@ export class World {
     if (wire.state === 'pending') this.report(`a connection to ${wire.owner.title} closed before it registered`, [wire]);
     else if (wire.state === 'bound' && !wire.expectClose) {
       const far = wire.far!;
-      const unasked = () => this.report(`${far.title} ${how} to ${wire.owner.title}, and nothing in this test asked for that (a server closes a link only after a refusal or a protocol error, spec section 6)`, [wire]);
-      // A server that crashed closes its links a moment before the grader learns of its exit:
-      // give the exit (and its last words) a moment to be reported first.
-      if (far instanceof StudentServer) setTimeout(() => far.proc.exit || unasked(), 150);
-      else unasked();
+      const unasked = () => this.report(`${far.title} ${how} to ${wire.owner.title}, and nothing in this test asked for that (a server closes a link only after a refusal or a protocol error, spec section 6)`, [wire], { cause: true });
+      if (far instanceof StudentServer) {
+        // A server that crashed closes its links a moment before the grader learns of its exit,
+        // which startServer() reports with the server's last words: wait for the exit, briefly,
+        // before blaming the close. settle() does not return while a verdict is pending.
+        this.unexplained.add(wire);
+        void bounded(far.proc.exited, scaled(1_000)).then((exited) => {
+          this.unexplained.delete(wire);
+          if (!exited) unasked();
+          this.poke();
+        });
+      } else unasked();
     }
     this.poke();
   }
@@ -403,17 +418,19 @@ export class World {
     wire.got.set(msg.source, list);
     const expected = wire.expected.get(msg.source) ?? [];
     const want = expected[list.length - 1];
-    if (!want) return this.report(`${at}, but ${this.stray(wire, msg, expected.length)}`, [wire]);
+    if (!want) return this.report(`${at}, but ${this.stray(wire, msg)}`, [wire]);
     const wrong = mismatch(want, msg, wire);
     if (wrong) this.report(`${at}; ${wrong}`, [wire]);
   }
 
   /** Why a registration or quit should not have reached `wire`. */
-  private stray(wire: Wire, msg: Msg, count: number): string {
+  private stray(wire: Wire, msg: Msg): string {
     const id = msg.source;
     const node = this.nodes.get(id);
     const quit = msg.type === T.clientQuit || msg.type === T.serverQuit;
-    if (count > 0) return `it already came: every machine must get each registration and each quit exactly once`;
+    // judge() has added `msg` to what came for this id: the one before it is the previous message.
+    const previous = wire.got.get(id)!.at(-2);
+    if (previous?.type === msg.type) return `it already came: every machine must get each registration and each quit exactly once`;
     if (id === wire.owner.id) return `that is its own ${quit ? 'quit' : 'registration'}, sent back to it: a server passes a message on to every link except the one it came in on (spec section 4.3)`;
     if (wire.owner.kind === 'client' && (msg.type === T.serverRegistration || msg.type === T.serverQuit)) {
       return 'clients are never sent server registrations or server quits (spec section 4.3)';
@@ -439,6 +456,7 @@ export class World {
       }
       for (const u of wire.unicast) if (!u.done) items.push(u.why);
       if (wire.expectClose && !wire.closed) items.push('your server to close this link');
+      if (this.unexplained.has(wire)) items.push(`to learn whether ${wire.far!.title}, which closed this link, is still running`);
       if (items.length) out.push({ name: wire.name, wire, items });
     }
     for (const server of this.nodes.values()) {
@@ -455,12 +473,24 @@ export class World {
    */
   async settle(what: string, options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
     this.note(`waiting for ${what}`);
-    const timeoutMs = scaled(options.timeoutMs ?? settleMs);
+    await this.untilNothingMissing(what, scaled(options.timeoutMs ?? settleMs));
+    const quiet = options.quietMs ?? 0;
+    if (quiet > 0) {
+      await delay(quiet);
+      // A link closed during the quiet spell: wait for the verdict on it too.
+      await this.untilNothingMissing(what, scaled(settleMs));
+    }
+    this.raise();
+    this.note(`done: ${what}`);
+  }
+
+  private async untilNothingMissing(what: string, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      this.raise();
+      // While a closed link awaits its verdict, what followed from it waits too (report()).
+      if (this.unexplained.size === 0) this.raise();
       const missing = this.missing();
-      if (missing.length === 0) break;
+      if (missing.length === 0) return;
       const left = end - Date.now();
       if (left <= 0) {
         const lines = missing.slice(0, 8).map(({ name, items }) => `  ${name}: ${items.slice(0, 6).join('; ')}${items.length > 6 ? `; and ${items.length - 6} more` : ''}`);
@@ -469,10 +499,6 @@ export class World {
       }
       await Promise.race([this.wake.promise, delay(Math.min(left, 1_000))]);
     }
-    const quiet = options.quietMs ?? 0;
-    if (quiet > 0) await delay(quiet);
-    this.raise();
-    this.note(`done: ${what}`);
   }
 
   /** The last check of a test: settle(), then listen for strays a little longer. */
@@ -529,11 +555,7 @@ export class World {
 }
 
 function sameMessage(a: Msg, b: Msg): boolean {
-  return describeKey(a) === describeKey(b);
-}
-
-function describeKey(m: Msg): string {
-  return JSON.stringify(m);
+  return encode(a).equals(encode(b));
 }
 
 /** The fields that differ between an expected message and the one that came. */
