@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProgram } from '../grader/harness/build.js';
 import { freePort } from '../grader/harness/ports.js';
+import { poll, withDeadline } from '../grader/harness/wait.js';
 
 export const title = 'lab 2 fan-out, 200 clients';
 
@@ -40,21 +41,25 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function started(command: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+function accepts(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ port, host: '127.0.0.1' });
+    probe.once('connect', () => (probe.destroy(), resolve(true)));
+    probe.once('error', () => (probe.destroy(), resolve(undefined)));
+  });
+}
+
+async function started(command: string[]): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const [file, ...args] = command;
-  const child = spawn(file!, [...args, '--port', String(port)], { stdio: 'ignore', env: { ...process.env, ...env, PORT: String(port) } });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = net.connect({ port, host: '127.0.0.1' });
-      probe.once('connect', () => (probe.destroy(), resolve(true)));
-      probe.once('error', () => (probe.destroy(), resolve(false)));
-    });
-    if (ok) return { child, port };
-    if (Date.now() > deadline) throw new Error(`${command.join(' ')} did not accept connections within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const child = spawn(file!, [...args, '--port', String(port)], { stdio: 'ignore', env: { ...process.env, PORT: String(port) } });
+  try {
+    await poll(() => accepts(port), { timeoutMs: 10_000, intervalMs: 20, explain: () => `${command.join(' ')} did not accept connections within 10 s` });
+  } catch (error) {
+    await stopped(child);
+    throw error;
   }
+  return { child, port };
 }
 
 async function stopped(child: ChildProcess): Promise<void> {
@@ -76,6 +81,8 @@ class Counter {
   constructor(port: number) {
     this.socket = net.connect({ port, host: '127.0.0.1' });
     this.socket.setNoDelay(true);
+    // A server that fails resets its clients; the deadlines in fanOut() report it.
+    this.socket.on('error', () => undefined);
     this.socket.on('data', (chunk: Buffer) => {
       if (!this.firstByte) {
         this.firstByte = true;
@@ -106,25 +113,32 @@ class Counter {
  */
 async function fanOut(port: number, options: { names: boolean }): Promise<number> {
   const counters: Counter[] = [];
-  for (let i = 0; i < clients; i++) {
-    const counter = new Counter(port);
-    counters.push(counter);
-    await counter.greeted();
-    if (options.names) {
-      counter.socket.write(`b${i}\n`);
-      // Greeting and welcome: two lines.
-      await counter.until(2);
+  // With names, client i has had the greeting, its welcome and the joins of those after it.
+  const before = Array.from({ length: clients }, (_, i) => (options.names ? 2 + (clients - 1 - i) : 0));
+  const joining = async () => {
+    for (let i = 0; i < clients; i++) {
+      const counter = new Counter(port);
+      counters.push(counter);
+      await counter.greeted();
+      if (options.names) {
+        counter.socket.write(`b${i}\n`);
+        // Greeting and welcome: two lines.
+        await counter.until(2);
+      }
     }
-  }
-  // With names, client i has also been told of the clients that joined after it.
-  const before = counters.map((_, i) => (options.names ? 2 + (clients - 1 - i) : 0));
-  await Promise.all(counters.map((counter, i) => counter.until(before[i]!)));
+    await Promise.all(counters.map((counter, i) => counter.until(before[i]!)));
+  };
+  await withDeadline(joining(), 60_000, () => `the clients did not all join within 60 s: ${counters.length} of ${clients} connected`);
 
   const text = Array.from({ length: messages }, (_, k) => `line ${k} of a fan-out test\n`).join('');
-  const started = performance.now();
+  const sentAt = performance.now();
   for (const counter of counters) counter.socket.write(text);
-  await Promise.all(counters.map((counter, i) => counter.until(before[i]! + (clients - 1) * messages)));
-  const seconds = (performance.now() - started) / 1000;
+  const expected = counters.map((_, i) => before[i]! + (clients - 1) * messages);
+  await withDeadline(Promise.all(counters.map((counter, i) => counter.until(expected[i]!))), 120_000, () => {
+    const done = counters.filter((counter, i) => counter.lines >= expected[i]!).length;
+    return `the fan-out stalled: after 120 s, ${done} of ${clients} clients had every line`;
+  });
+  const seconds = (performance.now() - sentAt) / 1000;
   for (const counter of counters) counter.socket.destroy();
   return (clients * (clients - 1) * messages) / seconds;
 }

@@ -7,8 +7,8 @@
 // room hears of it exactly once, and nothing the client sends afterwards is looked at.
 //
 // Nothing here blocks: the server is one process with one thread, and a handler that waited on
-// one client would stop all of them. Output goes into the client's Outbox and is written when
-// the socket can take it.
+// one client would stop all of them. Output goes into the client's Outbox, which writes it on
+// the next turn of the event loop and never waits for the client to read it.
 import type net from 'node:net';
 import { runCommand, type Sender } from './commands.js';
 import { LineReader } from './lines.js';

@@ -25,8 +25,9 @@ const { values } = parseArgs({
  *   also print "NAME: TEXT", as the others see it; commands are sent and not printed;
  * - an "ERR ..." line before "* welcome NAME" means the name was refused: print it on standard
  *   error and exit with status 1;
- * - a line whose first word is "/quit", or the end of input: send "/quit" once, stop reading input, and exit with status 0
- *   when the server closes the connection;
+ * - a line whose first word is "/quit", or the end of input: send "/quit" once, stop reading
+ *   input, go on printing what arrives, and exit with status 0 when the server closes the
+ *   connection;
  * - a server that cannot be reached (name host and port on standard error) or that closes or
  *   resets the connection without a /quit: a message on standard error, exit with status 1.
  *

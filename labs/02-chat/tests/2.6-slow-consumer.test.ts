@@ -19,8 +19,14 @@ const bound = 1024 * 1024;
 const giveUpBytes = 32 * 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
+/** What a talker sends as its line k of a round. */
+function lineText(round: number, k: number): string {
+  return `round ${round} line ${k} ${padding}`;
+}
+
+/** That line as the others receive it: "NAME: " and the text. */
 function chatLine(talker: number, round: number, k: number): string {
-  return `${talkers[talker]}: round ${round} line ${k} ${padding}`;
+  return `${talkers[talker]}: ${lineText(round, k)}`;
 }
 
 async function slowConsumers(h: Harness, silent: string[]): Promise<void> {
@@ -41,9 +47,11 @@ async function slowConsumers(h: Harness, silent: string[]): Promise<void> {
     round++;
     for (const [i, conn] of fast.entries()) {
       let text = '';
-      for (let k = 0; k < linesPerRound; k++) text += `${chatLine(i, round, k).slice(talkers[i]!.length + 2)}\n`;
+      for (let k = 0; k < linesPerRound; k++) {
+        text += `${lineText(round, k)}\n`;
+        sentToEach += Buffer.byteLength(chatLine(i, round, k)) + 1;
+      }
       conn.send(text);
-      sentToEach += Buffer.byteLength(text) + linesPerRound * (talkers[i]!.length + 2);
     }
     await Promise.all(
       streams.map(async (stream, me) => {
@@ -57,7 +65,7 @@ async function slowConsumers(h: Harness, silent: string[]): Promise<void> {
               seenLeaving[me]!.add(gone);
               continue;
             }
-            const from = talkers.findIndex((t, i) => i !== me && line === chatLine(i, round, next[i]!));
+            const from = talkers.findIndex((_, i) => i !== me && line === chatLine(i, round, next[i]!));
             if (from === -1) throw unexpected(stream.conn, line, `expected line ${Math.min(...next.filter((_, i) => i !== me))} of round ${round} from another talker, in order, or the notice that a silent client left`);
             next[from]!++;
             got++;

@@ -75,9 +75,9 @@ test('a server that cannot be reached or goes away is an error', { points: 2 }, 
   }
 
   const reset = await started(h, 'client (server resets)');
-  reset.link.reset();
+  await reset.link.reset();
   await reset.client.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
-  if (reset.client.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
+  if (reset.client.stderrLines().length === 0) throw new GradeFailure('the client exited after the server reset the connection, but printed no message on standard error; it must say what happened there (section 10, item 6)');
 
   const closed = await started(h, 'client (server closes)');
   closed.link.send('ERR slow-consumer you were not reading\n');
