@@ -267,9 +267,12 @@ export class Conn {
   }
 
   /**
-   * Aborts the connection with a TCP reset (RST), as a crashed or unplugged peer would. Node
-   * closes with a FIN instead if a write is still pending, so this first lets pending writes
-   * reach the operating system (waiting at most half a second).
+   * Aborts the connection with a TCP reset (RST), as a crashed or unplugged peer would. It first
+   * lets pending writes reach the operating system (waiting at most half a second).
+   *
+   * A reset that reaches the peer before the peer has read the bytes sent ahead of it can look
+   * like a plain close there (seen on Linux). A test that needs the peer to see a reset waits
+   * for a sign that the peer has read what was sent, such as its answer, and resets after that.
    */
   async reset(): Promise<void> {
     await bounded(this.flushed, 500);
