@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildProgram } from '../grader/harness/build.js';
-import { freePort } from '../grader/harness/ports.js';
+import { claimPort } from '../grader/harness/ports.js';
 
 export const title = 'lab 1 runs and the launcher';
 
@@ -41,7 +41,7 @@ function accepts(port: number): Promise<boolean> {
 
 /** Milliseconds from spawn until the server accepts a connection; `prepare` runs inside the timing. */
 async function startup(makeCommand: () => Promise<string[]>): Promise<number> {
-  const port = await freePort();
+  const { port } = await claimPort('a bench server');
   const started = performance.now();
   const [file, ...args] = await makeCommand();
   const child = spawn(file!, [...args, '--port', String(port)], { stdio: 'ignore' });

@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProgram } from '../grader/harness/build.js';
-import { freePort } from '../grader/harness/ports.js';
+import { claimPort } from '../grader/harness/ports.js';
 import { poll, withDeadline } from '../grader/harness/wait.js';
 
 export const title = 'lab 2 fan-out, 200 clients';
@@ -50,7 +50,7 @@ function accepts(port: number): Promise<true | undefined> {
 }
 
 async function started(command: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
+  const { port } = await claimPort('a bench server');
   const [file, ...args] = command;
   const child = spawn(file!, [...args, '--port', String(port)], { stdio: 'ignore', env: { ...process.env, PORT: String(port) } });
   try {

@@ -134,6 +134,8 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => interrupt('interrupted'));
   process.on('SIGTERM', () => interrupt('terminated'));
+  // Closing the terminal sends SIGHUP: the run's programs must not outlive it.
+  process.on('SIGHUP', () => interrupt('the terminal closed'));
 
   const progress = process.stderr.isTTY ? process.stderr : undefined;
   const logs = values.logs ? path.resolve(cwd, values.logs) : undefined;

@@ -7,6 +7,7 @@ import { createVitest, type Reporter, type TestCase, type TestModule } from 'vit
 import { buildProgram } from './harness/build.js';
 import { implDir, type RunConfig } from './harness/config.js';
 import { GroupRegistry } from './harness/groups.js';
+import { runSeed } from './harness/random.js';
 import { phaseMatches, type LabSpec, type PhaseSpec } from './lab.js';
 import { testFiles } from './labs.js';
 import { collect, type RunResult } from './results.js';
@@ -25,6 +26,8 @@ export interface GradeOptions {
   progress?: NodeJS.WriteStream;
   /** Where this run keeps its logs and explanations; by default a new folder in .switchboard/runs. */
   runDir?: string;
+  /** The seed of the run's random choices; by default SWITCHBOARD_SEED, or a new one. */
+  seed?: number;
   /** Watch mode: called after every run; grade() then never returns. */
   onWatchRun?: (run: RunResult) => void;
 }
@@ -124,6 +127,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     commands: options.commands,
     cwd: options.cwd,
     logCapBytes: 1024 * 1024,
+    seed: options.seed ?? runSeed(),
   };
   process.env.SWITCHBOARD_RUN = JSON.stringify(config);
 
@@ -147,7 +151,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   let started = Date.now();
   let last: RunResult | undefined;
   const reporter = new ScoringReporter(options.progress, (modules, errors) => {
-    last = collect(lab, selected, modules, errors, { runDir, graded, durationMs: Date.now() - started });
+    last = collect(lab, selected, modules, errors, { runDir, graded, durationMs: Date.now() - started, seed: config.seed });
     last.runDir = path.relative(root, runDir);
     new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
     if (options.onWatchRun) {

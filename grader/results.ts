@@ -47,6 +47,8 @@ export interface RunResult {
   runDir: string;
   /** Errors outside any test (a crash in a test file, an unhandled rejection). */
   errors: string[];
+  /** The seed of the run's random choices: SWITCHBOARD_SEED=<seed> replays them. */
+  seed: number;
 }
 
 /** Rewrites vitest's own wording into the kit's, and drops stack frames from the grader's failures. */
@@ -94,7 +96,7 @@ export function collect(
   selected: PhaseSpec[],
   modules: readonly TestModule[],
   unhandled: readonly { message?: string; name?: string; stack?: string }[],
-  context: { runDir: string; graded: string; durationMs: number },
+  context: { runDir: string; graded: string; durationMs: number; seed: number },
 ): RunResult {
   const tests: TestResult[] = [];
   const problems = new Map<string, string>();
@@ -154,5 +156,6 @@ export function collect(
     durationMs: context.durationMs,
     runDir: context.runDir,
     errors,
+    seed: context.seed,
   };
 }

@@ -4,6 +4,7 @@
 // .switchboard/direct.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSeed } from './random.js';
 
 export interface RunConfig {
   /** The kit's root folder. */
@@ -19,6 +20,8 @@ export interface RunConfig {
   /** Working directory for --cmd programs: where the user ran the grader. */
   cwd: string;
   logCapBytes: number;
+  /** The run's seed for random fault schedules (SWITCHBOARD_SEED replays one). */
+  seed: number;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,6 +37,7 @@ export function runConfig(): RunConfig {
     commands: {},
     cwd: process.cwd(),
     logCapBytes: 1024 * 1024,
+    seed: runSeed(),
   };
 }
 

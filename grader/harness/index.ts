@@ -12,7 +12,7 @@
 // records what the grader saw (the transcript, each process's exit and last lines, its log
 // file, the spec section) for the report.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseCommandString } from 'execa';
@@ -21,15 +21,18 @@ import type { LabSpec, PhaseSpec, ProgramParams } from '../lab.js';
 import { BuildFailure, buildProgram } from './build.js';
 import { implDir, runConfig, type RunConfig } from './config.js';
 import { GroupRegistry } from './groups.js';
-import { freePort } from './ports.js';
-import { NeverReady, Proc, describeExit } from './process.js';
+import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
+import { connectionOwner } from './procfs.js';
+import { NeverReady, PortTaken, Proc, describeExit } from './process.js';
 import { FaultProxy } from './proxy.js';
+import { Random, testSeed } from './random.js';
 import { Transcript } from './transcript.js';
 import { GradeFailure, bounded, scaled, seconds, withDeadline } from './wait.js';
 import { Conn } from './wire.js';
 
 export { Conn } from './wire.js';
-export { Proc } from './process.js';
+export { Proc, type Allowance } from './process.js';
+export { Random } from './random.js';
 export { FaultProxy } from './proxy.js';
 export { GradeFailure } from './wait.js';
 export { quote, hexDump } from './show.js';
@@ -44,10 +47,14 @@ declare module 'vitest' {
 
 /** What the harness writes for a failed test; the report reads it back (grader/results.ts). */
 export interface Diagnostics {
-  processes: { name: string; command: string; exit: string; lastLines: string[]; logFile: string }[];
+  processes: { name: string; command: string; exit: string; crash?: string; lastLines: string[]; logFile: string }[];
   transcript: string[];
   todo?: string;
   logDir: string;
+  /** The test's seed, when it made random choices: SWITCHBOARD_SEED with the run's seed replays them. */
+  seed?: { run: number; test: number };
+  /** Data folders the test gave its programs, kept for a look (relative to the kit's root). */
+  dataDirs?: string[];
 }
 
 const config: RunConfig = runConfig();
@@ -70,38 +77,48 @@ export class FakeServer {
   /** Every connection it accepted, handed out or not, so that close() ends them all. */
   private readonly sockets = new Set<net.Socket>();
   private wake: (() => void) | undefined;
+  private claim: PortClaim | undefined;
   port = 0;
 
   constructor(private readonly h: Harness) {
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
       this.waiting.push(socket);
       this.wake?.();
     });
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', resolve);
-    });
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.claim = await listenClaimed(this.server, `the fake server of ${this.h.testName}`);
+    this.port = this.claim.port;
   }
 
-  /** Waits for the program under test to connect to this fake server. */
+  /**
+   * Waits for the program under test to connect to this fake server. With `from`, a connection
+   * that the OS shows was made by some other process is turned away, not taken for the program's.
+   */
   async accept(options: { name?: string; timeoutMs?: number; what?: string; from?: Proc } = {}): Promise<Conn> {
     const timeoutMs = scaled(options.timeoutMs ?? 5_000);
     const from = options.from;
     const socket = await withDeadline(
       (async () => {
-        while (this.waiting.length === 0) {
-          // A program that dies before connecting fails the wait at once, with its last words.
-          if (from?.exit) throw new GradeFailure(`${from.name} never connected to the fake server: ${describeExit(from.exit)}${from.tailText()}`);
-          const exited = from ? from.exited.then(() => undefined) : new Promise<void>(() => undefined);
-          await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), exited]);
+        for (;;) {
+          while (this.waiting.length === 0) {
+            // A program that dies before connecting fails the wait at once, with its last words.
+            if (from?.exit) throw new GradeFailure(`${from.name} never connected to the fake server: ${describeExit(from.exit)}${from.tailText()}`);
+            const exited = from ? from.exited.then(() => undefined) : new Promise<void>(() => undefined);
+            await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), exited]);
+          }
+          const next = this.waiting.shift()!;
+          if (from?.pid !== undefined && next.remotePort !== undefined && connectionOwner(this.port, next.remotePort, from.pid) === 'theirs') {
+            this.h.note(`fake server on port ${this.port} turned away a connection from port ${next.remotePort}: it came from another program, not ${from.name}`);
+            next.destroy();
+            continue;
+          }
+          return next;
         }
-        return this.waiting.shift()!;
       })(),
       timeoutMs,
       () => `the fake server on port ${this.port} waited ${seconds(timeoutMs)} for ${options.what ?? 'the program to connect'}, and nothing connected`,
@@ -116,6 +133,7 @@ export class FakeServer {
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.claim?.release();
   }
 }
 
@@ -126,6 +144,8 @@ export interface StartOptions {
   params?: ProgramParams;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Runs the program under another one, such as `['strace', '-f', '-o', file]`. */
+  prefix?: string[];
 }
 
 export class Harness {
@@ -134,8 +154,11 @@ export class Harness {
   private readonly procs: Proc[] = [];
   private readonly conns: Conn[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
+  private readonly claims: PortClaim[] = [];
+  private readonly dataDirs: string[] = [];
   private closed = false;
   private logDirCache: string | undefined;
+  private randomCache: Random | undefined;
 
   constructor(
     readonly lab: LabSpec,
@@ -167,25 +190,69 @@ export class Harness {
     this.conns.push(conn);
   }
 
+  /**
+   * A port claimed machine-wide for this test (outside the OS's ephemeral range, see ports.ts)
+   * and given back when the test ends: for a port that must stay unused ("nothing listens
+   * there"), or one a test helper listens on itself (see listen()).
+   */
+  async claimPort(what = `a port of ${this.testName}`): Promise<number> {
+    this.checkOpen();
+    const claim = await claimPort(what);
+    this.claims.push(claim);
+    return claim.port;
+  }
+
+  /** Listens with a server a test helper made, on a claimed port; returns the port. */
+  async listen(server: net.Server, what = `a listener of ${this.testName}`): Promise<number> {
+    this.checkOpen();
+    const claim = await listenClaimed(server, what);
+    this.claims.push(claim);
+    return claim.port;
+  }
+
+  /**
+   * A fresh, empty folder for a program's data, made for this test. It is removed when the test
+   * passes and kept, in the test's log folder, when it fails, so the student can look at it.
+   */
+  dataDir(name = 'data'): string {
+    this.checkOpen();
+    const dir = path.join(this.logDir, slug(name) || 'data');
+    if (this.dataDirs.includes(dir)) throw new Error(`dataDir("${name}") was already made in this test`);
+    mkdirSync(dir, { recursive: true });
+    this.dataDirs.push(dir);
+    return dir;
+  }
+
+  /** This test's seed: derived from the run's seed and the test's name, so a run replays. */
+  get seed(): number {
+    return testSeed(this.config.seed, this.testName);
+  }
+
+  /** A generator seeded with this test's seed; a failure then names the seed that replays it. */
+  get random(): Random {
+    return (this.randomCache ??= new Random(this.seed));
+  }
+
   private checkOpen(): void {
     // A test body that outlived its deadline must not start anything after the teardown.
     if (this.closed) throw new GradeFailure('the test already ended (its deadline passed)');
   }
 
   /** The command that runs `program`: the --cmd given for it, or the compiled TypeScript entry. */
-  private async command(program: string, flags: string[]): Promise<{ command: [string, ...string[]]; cwd: string }> {
+  private async command(program: string, flags: string[], prefix: string[] = []): Promise<{ command: [string, ...string[]]; cwd: string }> {
+    const withPrefix = (command: string[]): [string, ...string[]] => [...prefix, ...command] as [string, ...string[]];
     const given = this.config.commands[program];
     if (given) {
       const [file, ...args] = parseCommandString(given);
       if (!file) throw new GradeFailure(`--cmd for ${program} is empty`);
-      return { command: [file, ...args, ...flags], cwd: this.config.cwd };
+      return { command: withPrefix([file, ...args, ...flags]), cwd: this.config.cwd };
     }
     const dir = implDir(this.config, this.lab.dir);
     const entry = path.join(dir, this.lab.programs[program]!.file);
     if (!existsSync(entry)) throw new GradeFailure(`there is no ${entry} to run as the ${program}`);
     try {
       const js = await buildProgram(entry, path.join(this.config.root, '.switchboard', 'build'));
-      return { command: [process.execPath, '--enable-source-maps', js, ...flags], cwd: dir };
+      return { command: withPrefix([process.execPath, '--enable-source-maps', js, ...flags]), cwd: dir };
     } catch (error) {
       if (error instanceof BuildFailure) throw new GradeFailure(`could not start the ${program}: ${error.message}`);
       throw error;
@@ -202,9 +269,14 @@ export class Harness {
     if (!spec) throw new Error(`lab ${this.lab.number} has no program named ${program}`);
     const name = options.name ?? program;
     for (let attempt = 1; ; attempt++) {
-      const port = spec.listens ? (options.params?.port ?? (await freePort())) : options.params?.port;
+      let claim: PortClaim | undefined;
+      if (spec.listens && options.params?.port === undefined) {
+        claim = await claimPort(`${name} in ${this.testName}`);
+        this.claims.push(claim);
+      }
+      const port = claim?.port ?? options.params?.port;
       const params = { ...options.params, port };
-      const { command, cwd } = await this.command(program, spec.flags(params));
+      const { command, cwd } = await this.command(program, spec.flags(params), options.prefix);
       const marker = path.join(this.config.runDir, 'never-ready', createHash('sha1').update(command.filter((a) => a !== String(port)).join('\0')).digest('hex'));
       if (existsSync(marker)) {
         throw new GradeFailure(
@@ -228,9 +300,17 @@ export class Harness {
         await proc.start();
         return proc;
       } catch (error) {
-        // The OS gave the port to someone else between our check and the program's bind: try another.
-        const raced = options.params?.port === undefined && proc.exit && /EADDRINUSE/.test(proc.outputText());
-        if (raced && attempt < 3) continue;
+        // The port turned out to be someone else's (a program outside the kit took it between the
+        // claim and the bind, or listens there already): not the program's fault, so try another.
+        const taken = error instanceof PortTaken || (proc.exit !== undefined && /EADDRINUSE/.test(proc.outputText()) && proc.outputText().includes(String(port)));
+        if (claim && taken && attempt < 5) {
+          await proc.stop();
+          this.procs.splice(this.procs.indexOf(proc), 1);
+          markBusy(claim.port);
+          claim.release();
+          this.note(`port ${claim.port} was in use by another program; ${name} is started again on a new port`);
+          continue;
+        }
         if (error instanceof NeverReady) {
           mkdirSync(path.dirname(marker), { recursive: true });
           writeFileSync(marker, name);
@@ -255,7 +335,16 @@ export class Harness {
   async proxy(targetPort: number): Promise<FaultProxy> {
     this.checkOpen();
     const proxy = new FaultProxy(targetPort);
-    await proxy.listen();
+    for (let attempt = 1; ; attempt++) {
+      const port = await this.claimPort(`a fault proxy of ${this.testName}`);
+      try {
+        await proxy.listen(port);
+        break;
+      } catch (error) {
+        markBusy(port);
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw error;
+      }
+    }
     this.closers.push(() => proxy.close());
     this.note(`proxy on port ${proxy.port} in front of port ${targetPort}`);
     return proxy;
@@ -281,8 +370,8 @@ export class Harness {
 
   /** What the grader saw, for the report on a failed test. */
   async diagnostics(): Promise<Diagnostics> {
-    // A process that is dying as the test fails gets a moment to report its exit status.
-    await Promise.all(this.procs.map((p) => bounded(p.exited, 300)));
+    // A process that is dying as the test fails: its exit status and last words first.
+    await Promise.all(this.procs.map((p) => p.settle()));
     let todo: string | undefined;
     for (const proc of this.procs) {
       const match = todoPattern.exec(proc.outputText());
@@ -293,21 +382,27 @@ export class Harness {
         name: p.name,
         command: p.commandLine,
         exit: describeExit(p.exit),
+        crash: todo ? undefined : p.crash()?.summary,
         lastLines: p.lastLines(15),
         logFile: path.relative(this.config.root, p.logFile),
       })),
       transcript: this.transcript.last(25),
       todo,
       logDir: path.relative(this.config.root, this.logDir),
+      seed: this.randomCache ? { run: this.config.seed, test: this.seed } : undefined,
+      dataDirs: this.dataDirs.length ? this.dataDirs.map((d) => path.relative(this.config.root, d)) : undefined,
     };
   }
 
-  /** Ends everything the test made. Bounded: a teardown never hangs. */
-  async teardown(): Promise<void> {
+  /** Ends everything the test made. Bounded: a teardown never hangs. `passed` removes its data folders. */
+  async teardown(passed = false): Promise<void> {
     this.closed = true;
     for (const conn of this.conns) conn.destroy();
     await Promise.all(this.closers.map((close) => bounded(close(), 2_000)));
     await Promise.all(this.procs.map((p) => bounded(p.stop(), 5_000)));
+    // Only now that every program is gone may its port go to someone else.
+    for (const claim of this.claims) claim.release();
+    if (passed) for (const dir of this.dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -334,8 +429,9 @@ export function phase(lab: LabSpec, id: string) {
       const h = new Harness(lab, spec, fullName);
       // Runs however the test ends, its own deadline included.
       context.onTestFinished(async () => {
-        if (context.task.result?.state === 'fail') await explain(h, context.task.id);
-        await h.teardown();
+        const failed = context.task.result?.state === 'fail';
+        if (failed) await explain(h, context.task.id);
+        await h.teardown(!failed);
       });
       await body(h);
     });

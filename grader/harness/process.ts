@@ -5,8 +5,10 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { crashOf, type Crash } from './crash.js';
 import { GroupRegistry, isWindows, killGroup } from './groups.js';
-import { quote } from './show.js';
+import { isZombie, listenerOwner, processAlive } from './procfs.js';
+import { quote, textDiff } from './show.js';
 import type { Transcript } from './transcript.js';
 import { GradeFailure, bounded, deferred, scaled, seconds, withDeadline } from './wait.js';
 
@@ -33,6 +35,8 @@ export interface ProcOptions {
 }
 
 const tailLines = 40;
+/** Standard error kept whole for longer than the tail, so that a crash's cause is not cut off. */
+const keptStderrLines = 300;
 const keptStdoutLines = 2_000;
 const maxLineChars = 2_000;
 const termGraceMs = 1_000;
@@ -50,7 +54,10 @@ export class Proc {
   private status: ExitStatus | undefined;
   private exitWait = deferred<ExitStatus>();
   private tail: { stream: 'stdout' | 'stderr'; line: string }[] = [];
+  private stderrKept: string[] = [];
   private stdoutLines: string[] = [];
+  /** Resolves when both output streams have ended: everything the process printed is in. */
+  private outputEnded: Promise<unknown> = Promise.resolve();
   private stdoutRead = 0;
   private stdoutWake = deferred<void>();
   private log: WriteStream | undefined;
@@ -124,8 +131,8 @@ export class Proc {
     if (pid !== undefined) registry.record(pid, this.commandLine);
     this.options.transcript?.note(`started ${this.name}: ${this.commandLine}`);
     child.stdin?.on('error', () => undefined);
-    this.readLines(child.stdout!, 'stdout');
-    this.readLines(child.stderr!, 'stderr');
+    this.stderrKept = [];
+    this.outputEnded = Promise.all([this.readLines(child.stdout!, 'stdout'), this.readLines(child.stderr!, 'stderr')]);
     child.once('error', (error: Error) => this.finish({ code: null, signal: null, error: explainSpawnError(error, file) }));
     child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => this.finish({ code, signal }));
   }
@@ -150,15 +157,22 @@ export class Proc {
     if (this.logged >= cap) this.log.write(`\n# log truncated: over ${cap} bytes\n`);
   }
 
-  private readLines(stream: NodeJS.ReadableStream, kind: 'stdout' | 'stderr'): void {
+  private readLines(stream: NodeJS.ReadableStream, kind: 'stdout' | 'stderr'): Promise<void> {
+    const ended = deferred<void>();
     let partial = '';
     stream.setEncoding('utf8');
     const take = (line: string) => {
-      if (line.trim() === '') return;
       const cut = line.length > maxLineChars ? `${line.slice(0, maxLineChars)}…` : line;
-      this.tail.push({ stream: kind, line: cut });
-      if (this.tail.length > tailLines) this.tail.shift();
+      // A blank line is not worth a place in the tail, but a strict reading of stdout counts it.
+      if (line.trim() !== '') {
+        this.tail.push({ stream: kind, line: cut });
+        if (this.tail.length > tailLines) this.tail.shift();
+      }
       this.writeLog(`${kind} | ${cut}\n`);
+      if (kind === 'stderr' && line.trim() !== '') {
+        this.stderrKept.push(cut);
+        if (this.stderrKept.length > keptStderrLines) this.stderrKept.shift();
+      }
       if (kind === 'stdout') {
         this.stdoutLines.push(cut);
         if (this.stdoutLines.length > keptStdoutLines) {
@@ -194,11 +208,18 @@ export class Proc {
     stream.on('end', () => {
       if (partial) take(partial);
       partial = '';
+      ended.resolve();
     });
-    stream.on('error', () => undefined);
+    stream.on('close', () => ended.resolve());
+    stream.on('error', () => ended.resolve());
+    return ended.promise;
   }
 
-  /** Polls until the port accepts a connection, the process exits, or the deadline passes. */
+  /**
+   * Polls until the port accepts a connection, the process exits, or the deadline passes. A
+   * connection proves the port is open, not who opened it: where the OS can tell (Linux), the
+   * listening socket must belong to this process's group, or the port is someone else's.
+   */
   async waitReady(port: number): Promise<void> {
     const timeoutMs = scaled(this.options.readyTimeoutMs ?? 5_000);
     const end = Date.now() + timeoutMs;
@@ -207,6 +228,10 @@ export class Proc {
         throw new GradeFailure(`${this.name} stopped before it accepted a connection on port ${port}: ${describeExit(this.status)}${this.tailText()}`);
       }
       if (await canConnect(port)) {
+        const pid = this.child?.pid;
+        if (pid !== undefined && !isWindows && listenerOwner(port, pid) === 'theirs') {
+          throw new PortTaken(port, `port ${port} accepted a connection, but the program listening there is not ${this.name} (process group ${pid})`);
+        }
         this.options.transcript?.note(`${this.name} accepts connections on port ${port}`);
         return;
       }
@@ -215,6 +240,27 @@ export class Proc {
       }
       await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
+  }
+
+  /**
+   * Waits (bounded) until what the process did is all in: its exit status if it is dying, and
+   * every line it printed. A report written before then can say "still running, printed
+   * nothing" of a program that had crashed.
+   */
+  async settle(): Promise<void> {
+    const pid = this.child?.pid;
+    if (!this.status && pid !== undefined) {
+      // A zombie or a vanished pid has exited and its exit event is on the way; a running
+      // process gets a short grace in case it is in the middle of dying.
+      const dying = !processAlive(pid) || isZombie(pid);
+      await bounded(this.exited, dying ? 3_000 : 500);
+    }
+    if (this.status) await bounded(this.outputEnded, 1_000);
+  }
+
+  /** The uncaught exception (or Python traceback) the process died of, read from its standard error. */
+  crash(): Crash | undefined {
+    return crashOf(this.stderrKept, this.options.cwd);
   }
 
   /** The last lines the process printed, as an indented block (empty if it printed nothing). */
@@ -251,37 +297,125 @@ export class Proc {
     this.child?.stdin?.end();
   }
 
-  /** Waits for the next stdout line (after those already read) that equals or matches `expected`. */
+  /**
+   * Waits for the next stdout line (after those already read) that equals or matches `expected`,
+   * skipping any others. For output the spec does not define line by line; where it does, use
+   * the strict expectNextLine / expectNextLines / expectNoMoreOutput.
+   */
   async expectOutput(expected: string | RegExp, options: { timeoutMs?: number; what?: string } = {}): Promise<string> {
     const shown = typeof expected === 'string' ? quote(expected) : String(expected);
     const what = options.what ?? `the line ${shown} on its standard output`;
+    const matches = (line: string) => lineMatches(line, expected);
+    for (;;) {
+      const line = await this.nextLine({ ...options, what });
+      if (matches(line)) return line;
+    }
+  }
+
+  /** The next unread stdout line, waiting for it with a deadline. */
+  private async nextLine(options: { timeoutMs?: number; what: string }): Promise<string> {
     const timeoutMs = scaled(options.timeoutMs ?? 5_000);
-    const matches = (line: string) => (typeof expected === 'string' ? line.trimEnd() === expected : expected.test(line));
     let expired = false;
     const loop = async (): Promise<string> => {
       for (;;) {
         const wake = this.stdoutWake.promise;
-        while (this.stdoutRead < this.stdoutLines.length) {
-          const line = this.stdoutLines[this.stdoutRead++]!;
-          if (matches(line)) return line;
+        if (this.stdoutRead < this.stdoutLines.length) return this.stdoutLines[this.stdoutRead++]!;
+        if (expired) throw new GradeFailure('expired');
+        if (this.status) {
+          // Exited: wait (bounded) for the last lines still in the pipe before giving up.
+          if (await bounded(this.outputEnded, 1_000) && this.stdoutRead < this.stdoutLines.length) continue;
+          throw new GradeFailure(`${this.name} did not print ${options.what}: ${describeExit(this.status)}${this.tailText()}`);
         }
-        if (this.status || expired) throw new GradeFailure(`${this.name} did not print ${what}: ${describeExit(this.status)}${this.tailText()}`);
         await wake;
       }
     };
     return withDeadline(loop(), timeoutMs, () => {
       expired = true;
-      return `${this.name} did not print ${what} within ${seconds(timeoutMs)}; ${describeExit(this.status)}${this.tailText()}`;
+      return `${this.name} did not print ${options.what} within ${seconds(timeoutMs)}; ${describeExit(this.status)}${this.tailText()}`;
     });
   }
 
-  /** Waits for the process to exit on its own; `code` 'nonzero' accepts any failure code. */
-  async expectExit(code: number | 'nonzero', options: { timeoutMs?: number; what?: string } = {}): Promise<ExitStatus> {
+  /**
+   * Strict: the next line on standard output must be `expected` (equal, trailing spaces aside,
+   * or matching a RegExp). Lines that `allow` accepts are passed over: a named allowance for
+   * lines the spec permits. Any other line fails, with a diff.
+   */
+  async expectNextLine(expected: string | RegExp, options: StrictOptions = {}): Promise<string> {
+    const shown = typeof expected === 'string' ? quote(expected) : String(expected);
+    const what = options.what ?? `the line ${shown}`;
+    for (;;) {
+      const line = await this.nextLine({ timeoutMs: options.timeoutMs, what });
+      if (lineMatches(line, expected)) return line;
+      if (options.allow?.test(line)) continue;
+      const detail = typeof expected === 'string' ? textDiff(expected, line.trimEnd()) : `expected a line matching ${shown}\ngot ${quote(line)}`;
+      throw new GradeFailure(
+        `${this.name} printed a line where the grader expected ${what}:\n${detail}\n` +
+          `Every line on standard output must be one the spec asks for, in order${options.allow ? ` (besides ${options.allow.name})` : ''}.`,
+      );
+    }
+  }
+
+  /** Strict: the next lines on standard output must be exactly these, in order. */
+  async expectNextLines(expected: (string | RegExp)[], options: StrictOptions = {}): Promise<string[]> {
+    const got: string[] = [];
+    for (const [i, line] of expected.entries()) {
+      got.push(await this.expectNextLine(line, { ...options, what: options.what ? `${options.what} (line ${i + 1} of ${expected.length})` : undefined }));
+    }
+    return got;
+  }
+
+  /**
+   * Strict: nothing more on standard output. If the process has exited, every line it printed
+   * must have been read (or be allowed); if it is running, nothing new may arrive for `quietMs`.
+   */
+  async expectNoMoreOutput(options: StrictOptions & { quietMs?: number } = {}): Promise<void> {
+    const what = options.what ?? 'nothing more';
+    const fail = (line: string) =>
+      new GradeFailure(`${this.name} printed ${quote(line)} where the grader expected ${what} on standard output${options.allow ? ` (besides ${options.allow.name})` : ''}${this.tailText()}`);
+    const drain = () => {
+      while (this.stdoutRead < this.stdoutLines.length) {
+        const line = this.stdoutLines[this.stdoutRead++]!;
+        if (!options.allow?.test(line)) throw fail(line);
+      }
+    };
+    if (this.status) {
+      await bounded(this.outputEnded, 1_000);
+      drain();
+      return;
+    }
+    const end = Date.now() + (options.quietMs ?? 300);
+    for (;;) {
+      const wake = this.stdoutWake.promise;
+      drain();
+      const left = end - Date.now();
+      if (left <= 0 || this.status) break;
+      await Promise.race([wake, new Promise((resolve) => setTimeout(resolve, left))]);
+    }
+    if (this.status) await bounded(this.outputEnded, 1_000);
+    drain();
+  }
+
+  /**
+   * Waits for the process to exit on its own; `code` 'nonzero' accepts any failure code. A
+   * program that died of an uncaught exception has not reported an error, it has crashed: that
+   * fails unless `allowCrash` is set.
+   */
+  async expectExit(code: number | 'nonzero', options: { timeoutMs?: number; what?: string; allowCrash?: boolean } = {}): Promise<ExitStatus> {
     const timeoutMs = scaled(options.timeoutMs ?? 5_000);
     const what = options.what ?? (code === 'nonzero' ? 'to exit with an error code' : `to exit with code ${code}`);
     const status = await withDeadline(this.exited, timeoutMs, () => `expected ${this.name} ${what} within ${seconds(timeoutMs)}, but it is still running${this.tailText()}`);
     const ok = code === 'nonzero' ? status.code !== null && status.code !== 0 : status.code === code;
     if (!ok) throw new GradeFailure(`expected ${this.name} ${what}, but ${describeExit(status)}${this.tailText()}`);
+    if (!options.allowCrash) {
+      await bounded(this.outputEnded, 1_000);
+      const crash = this.crash();
+      if (crash) {
+        throw new GradeFailure(
+          `expected ${this.name} ${what}, and it did exit, but by crashing: ${crash.summary}. ` +
+            'A crash is not an error message: catch the error and print what the spec asks for.',
+        );
+      }
+    }
     return status;
   }
 
@@ -351,6 +485,32 @@ export class Proc {
 
 /** The readiness deadline passed while the process was still running. */
 export class NeverReady extends GradeFailure {}
+
+/** The port accepted connections, but for another program: the harness tries another port. */
+export class PortTaken extends GradeFailure {
+  constructor(
+    readonly port: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Lines a strict reading passes over, with a name for messages: "a prompt", "a blank line". */
+export interface Allowance {
+  name: string;
+  test: (line: string) => boolean;
+}
+
+export interface StrictOptions {
+  timeoutMs?: number;
+  what?: string;
+  allow?: Allowance;
+}
+
+function lineMatches(line: string, expected: string | RegExp): boolean {
+  return typeof expected === 'string' ? line.trimEnd() === expected : expected.test(line);
+}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

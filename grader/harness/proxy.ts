@@ -32,10 +32,14 @@ export class FaultProxy {
     readonly targetHost = '127.0.0.1',
   ) {}
 
-  async listen(): Promise<number> {
+  /** Listens on `port` (the harness passes a claimed one; 0 lets the OS choose). */
+  async listen(port = 0): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', resolve);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;

@@ -79,6 +79,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  process.on('SIGHUP', interrupt);
 
   const started = Date.now();
   const progress = new Progress(process.stderr, folders.length, jobs);

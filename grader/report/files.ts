@@ -18,7 +18,11 @@ export function failureText(test: TestResult, phase: PhaseResult): string {
   const d = test.diagnostics;
   const parts = [d?.todo, test.error];
   if (d?.transcript.length) parts.push(`what happened, in order:\n${d.transcript.slice(-12).join('\n')}`);
-  for (const proc of d?.processes ?? []) parts.push(`${proc.name}: ${proc.exit}${proc.lastLines.length ? `\n${proc.lastLines.slice(-8).join('\n')}` : ''}`);
+  for (const proc of d?.processes ?? []) {
+    if (proc.crash) parts.push(`${proc.name} crashed: ${proc.crash}`);
+    parts.push(`${proc.name}: ${proc.exit}${proc.lastLines.length ? `\n${proc.lastLines.slice(-8).join('\n')}` : ''}`);
+  }
+  if (d?.seed) parts.push(`random choices from seed ${d.seed.run}; replay them with SWITCHBOARD_SEED=${d.seed.run} npm run lab ${phase.id.split('.')[0]} -- --phase ${phase.id}`);
   parts.push(`read: ${phase.spec}`);
   return parts.filter(Boolean).join('\n');
 }
@@ -33,6 +37,7 @@ export function toJson(runs: RunResult[]): object {
     maxScore: last.maxScore,
     durationMs: last.durationMs,
     logs: last.runDir,
+    seed: last.seed,
     phases: last.phases,
     errors: last.errors,
     ...(runs.length > 1 && {

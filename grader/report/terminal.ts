@@ -44,6 +44,13 @@ export function renderTable(run: RunResult, style: Style): string {
   return lines.join('\n');
 }
 
+/** The command that replays a run's random choices for one phase. */
+export function replayCommand(seed: number, phaseId: string): string {
+  const lab = phaseId.split('.')[0];
+  const env = process.platform === 'win32' ? `$env:SWITCHBOARD_SEED=${seed}; ` : `SWITCHBOARD_SEED=${seed} `;
+  return `${env}npm run lab ${lab} -- --phase ${phaseId}`;
+}
+
 function renderTest(test: TestResult, phase: PhaseResult, style: Style): string {
   const c = style.chalk;
   const out: string[] = [`${c.red('✗')} ${c.bold(test.name)}  ${c.dim(`0/${test.maxPoints}`)}`];
@@ -55,10 +62,13 @@ function renderTest(test: TestResult, phase: PhaseResult, style: Style): string 
     out.push(indent(d.transcript.slice(style.verbose ? 0 : -12).join('\n'), '      '));
   }
   for (const proc of d?.processes ?? []) {
+    if (proc.crash) out.push(indent(`${c.bold(proc.name)} ${c.red('crashed')}: ${proc.crash}`));
     out.push(indent(`${c.bold(proc.name)}: ${proc.exit}` + (proc.lastLines.length ? '; its last lines:' : '; it printed nothing')));
     if (proc.lastLines.length) out.push(indent(proc.lastLines.slice(style.verbose ? 0 : -8).join('\n'), '      '));
     if (style.verbose) out.push(indent(c.dim(`command: ${proc.command}`), '      '));
   }
+  if (d?.seed) out.push(indent(c.dim(`random choices from seed ${d.seed.run}; replay them: ${replayCommand(d.seed.run, phase.id)}`)));
+  if (d?.dataDirs) out.push(indent(c.dim(`data folders kept: ${d.dataDirs.join(', ')}`)));
   if (d) out.push(indent(c.dim(`logs: ${d.logDir}`)));
   out.push(indent(c.cyan(`read: ${phase.spec}`)));
   return out.join('\n');
