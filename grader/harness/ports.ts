@@ -44,8 +44,16 @@ export function ephemeralRange(): PortRange {
 const floor = 10_000;
 const enough = 1_000;
 
-/** Where the grader's listening ports come from: the largest stretch outside the ephemeral range. */
+/**
+ * Where the grader's listening ports come from: the largest stretch outside the ephemeral range,
+ * or SWITCHBOARD_PORTS=LOW-HIGH (for a machine whose firewall opens only some ports).
+ */
 export function listeningRange(ephemeral: PortRange = ephemeralRange()): PortRange {
+  const given = /^(\d+)-(\d+)$/.exec(process.env.SWITCHBOARD_PORTS ?? '');
+  if (given) {
+    const [low, high] = [Number(given[1]), Number(given[2])];
+    if (low >= 1 && low <= high && high <= 65535) return { low, high };
+  }
   const below = { low: floor, high: ephemeral.low - 1 };
   const above = { low: Math.max(floor, ephemeral.high + 1), high: 65535 };
   const size = (r: PortRange) => r.high - r.low + 1;

@@ -250,10 +250,10 @@ export class Proc {
   async settle(): Promise<void> {
     const pid = this.child?.pid;
     if (!this.status && pid !== undefined) {
-      // A zombie or a vanished pid has exited and its exit event is on the way; a running
-      // process gets a short grace in case it is in the middle of dying.
-      const dying = !processAlive(pid) || isZombie(pid);
-      await bounded(this.exited, dying ? 3_000 : 500);
+      // A running process gets a short grace in case it is in the middle of dying; a zombie or
+      // a vanished pid has exited, and its exit event is on the way.
+      await bounded(this.exited, 500);
+      if (!this.status && (!processAlive(pid) || isZombie(pid))) await bounded(this.exited, 3_000);
     }
     if (this.status) await bounded(this.outputEnded, 1_000);
   }

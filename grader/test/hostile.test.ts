@@ -108,3 +108,19 @@ test('a program that prints pass lines and forges result files: the reports hold
   cleanup(run);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test.skipIf(!linux)('a client whose helper program connects to the fake server first: that connection is turned away', async () => {
+  const run = await runGrader(['1', '--phase', '1.5', '--solution', '--cmd', `client=node ${path.join(fixtures, 'sneaky-client.mjs')}`]);
+  const typed = allTests(run).find((t) => t.name === '1.5 lines typed are sent, and the replies printed')!;
+  expect(typed.state, typed.error).toBe('passed');
+  cleanup(run);
+});
+
+test('a client that crashes on a refused connection has not reported an error, though Node names the port', async () => {
+  const run = await runGrader(['1', '--phase', '1.5', '--solution', '--cmd', `client=node ${path.join(fixtures, 'crashing-client.mjs')}`]);
+  const unreachable = allTests(run).find((t) => t.name === '1.5 an unreachable or vanished server is an error')!;
+  expect(unreachable.state).toBe('failed');
+  expect(unreachable.error).toMatch(/by crashing: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+  expect(unreachable.error).toMatch(/hint: a socket or server emitted 'error'/);
+  cleanup(run);
+});

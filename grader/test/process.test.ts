@@ -1,13 +1,15 @@
 // The process fixture: readiness, explanations when a program does not come up, and that a
 // whole process group dies, whatever the program does with signals.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { GroupRegistry, isWindows } from '../harness/groups.js';
 import { freePort } from '../harness/ports.js';
-import { Proc } from '../harness/process.js';
+import { crashOf } from '../harness/crash.js';
+import { PortTaken, Proc } from '../harness/process.js';
 import { Conn } from '../harness/wire.js';
 import { processesWith } from './support.js';
 
@@ -145,3 +147,94 @@ test.skipIf(isWindows)('groups left by a run whose grader died are reaped by the
   expect(existsSync(path.join(groups, `${orphan.pid}.json`))).toBe(false);
 });
 
+
+test.skipIf(process.platform !== 'linux')('a port that accepts for another program is not taken for the program started', async () => {
+  // The test itself squats on the port; the program started there never listens.
+  const port = await freePort();
+  const squatter = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  const error = await start('late', ['-e', 'setInterval(() => {}, 1000)'], { port }).catch((e: Error) => e);
+  squatter.close();
+  expect(error).toBeInstanceOf(PortTaken);
+  expect(String(error)).toMatch(new RegExp(`port ${port} accepted a connection, but the program listening there is not late`));
+});
+
+/** A program that prints these lines on stdout, then exits 0. */
+function printer(lines: string[]): string[] {
+  return ['-e', `process.stdout.write(${JSON.stringify(lines.map((l) => `${l}\n`).join(''))})`];
+}
+
+test('a strict reading accounts for every line, in order, with a named allowance', async () => {
+  const proc = await start('client', printer(['first', '> ', 'second', 'stray', 'third']));
+  await proc.expectNextLine('first');
+  // The allowance passes over the prompt; nothing else is skipped.
+  const prompt = { name: 'a prompt', test: (line: string) => line === '> ' };
+  await proc.expectNextLines(['second'], { allow: prompt });
+  const error = await proc.expectNextLine('third', { what: 'the third reply' }).catch((e: Error) => e);
+  expect(String(error)).toMatch(/client printed a line where the grader expected the third reply/);
+  expect(String(error)).toContain('stray');
+  await proc.expectNextLine('third');
+  await proc.expectExit(0);
+  await proc.expectNoMoreOutput();
+});
+
+test('nothing more: a line left unread at the exit fails, as does one that arrives while running', async () => {
+  const exited = await start('client', printer(['only', 'extra']));
+  await exited.expectNextLine('only');
+  await exited.expectExit(0);
+  await expect(exited.expectNoMoreOutput({ what: 'nothing after its one line' })).rejects.toThrow(/client printed "extra" where the grader expected nothing after its one line/);
+
+  const running = await start('chatty', ['-e', "setTimeout(() => console.log('late line'), 50); setInterval(() => {}, 1000)"]);
+  await expect(running.expectNoMoreOutput({ quietMs: 2_000 })).rejects.toThrow(/chatty printed "late line"/);
+});
+
+test('a crash is read out of standard error: the error, the frame in the program, a hint', async () => {
+  const script = path.join(dir, 'client-that-crashes.mjs');
+  writeFileSync(script, "import net from 'node:net';\nconst socket = net.connect({ port: Number(process.argv[2]), host: '127.0.0.1' });\nsocket.on('connect', () => socket.end());\n");
+  const port = await freePort();
+  const proc = await start('client', [script, String(port)]);
+  // It exits 1, as an error should, but by crashing on ECONNREFUSED.
+  const error = await proc.expectExit('nonzero').catch((e: Error) => e);
+  expect(String(error)).toMatch(/and it did exit, but by crashing: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+  expect(String(error)).toMatch(/A crash is not an error message/);
+  const crash = proc.crash()!;
+  expect(crash.error).toMatch(/^Error: connect ECONNREFUSED/);
+  expect(crash.hint).toMatch(/'error' handler/);
+  await proc.expectExit('nonzero', { allowCrash: true });
+});
+
+test('crashOf finds the first frame in the program\'s own files, for Node and for Python', () => {
+  const node = [
+    'node:events:497',
+    "      throw er; // Unhandled 'error' event",
+    'Error [ERR_STREAM_WRITE_AFTER_END]: write after end',
+    '    at _write (node:internal/streams/writable:489:11)',
+    '    at Socket.<anonymous> (/kit/starter/01-echo/server.ts:25:12)',
+    '    at Socket.emit (node:events:519:28)',
+    "Emitted 'error' event on Socket instance at:",
+    '    at emitErrorNT (node:internal/streams/destroy:169:8)',
+    '{',
+    "  code: 'ERR_STREAM_WRITE_AFTER_END'",
+    '}',
+    'Node.js v20.20.2',
+  ];
+  const fromNode = crashOf(node, '/kit/starter/01-echo')!;
+  expect(fromNode.error).toBe('Error [ERR_STREAM_WRITE_AFTER_END]: write after end');
+  expect(fromNode.where).toBe('server.ts:25:12 (Socket.<anonymous>)');
+  expect(fromNode.summary).toMatch(/hint: a socket or server emitted 'error'/);
+  const python = ['Traceback (most recent call last):', '  File "/home/ann/lab1/client.py", line 12, in <module>', '    sock.connect((host, port))', 'ConnectionRefusedError: [Errno 111] Connection refused'];
+  const fromPython = crashOf(python, '/home/ann/lab1')!;
+  expect(fromPython.error).toBe('ConnectionRefusedError: [Errno 111] Connection refused');
+  expect(fromPython.where).toBe('client.py:12 (<module>)');
+  expect(crashOf(['listening on 7007', 'Error: this is only a log line'], '/x')).toBeUndefined();
+});
+
+test('settle waits until a dying program\'s exit and last words are in', async () => {
+  const crash = "process.stdin.once('data', () => { for (let i = 0; i < 200; i++) console.error('log line', i); throw new Error('boom at the end'); }); setInterval(() => {}, 1000)";
+  const proc = await start('dying', ['-e', crash]);
+  proc.send('go\n');
+  await proc.settle();
+  expect(proc.exit?.code).toBe(1);
+  expect(proc.crash()?.error).toBe('Error: boom at the end');
+  expect(proc.lastLines().join('\n')).toContain('Node.js v');
+});
