@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { filesUnder } from '../instructor/kit-files.js';
 import { labDirs } from '../labs.js';
 import { removeDir, runInstructor, tempDir } from './fixtures/instructor/submissions.js';
-import { root } from './support.js';
+import { ms, root } from './support.js';
 
 const scratch = tempDir('export');
 const out = path.join(scratch, 'student');
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const made = await runInstructor('export', ['--out', out]);
   expect(made.exitCode, String(made.stderr)).toBe(0);
   exported = filesUnder(out, '.').map((f) => f.replace(/^\.\//, ''));
-}, 60_000);
+}, ms(60_000));
 
 afterAll(() => removeDir(scratch));
 
@@ -86,11 +86,11 @@ describe('npm run export', () => {
   });
 
   test('installs with npm ci and grades the starter of lab 1 at zero; the Classroom report gives points per phase', async () => {
-    const install = await npm(['ci', '--no-audit', '--no-fund'], 90_000);
+    const install = await npm(['ci', '--no-audit', '--no-fund'], ms(90_000));
     expect(install.exitCode, `${install.stdout}\n${install.stderr}`).toBe(0);
 
     const results = path.join(scratch, 'lab1.json');
-    const lab = await npm(['run', 'lab', '1', '--', '--json', results], 60_000);
+    const lab = await npm(['run', 'lab', '1', '--', '--json', results], ms(60_000));
     expect(lab.exitCode, `${lab.stdout}\n${lab.stderr}`).toBe(1);
     const report = JSON.parse(readFileSync(results, 'utf8')) as { score: number; maxScore: number; phases: { id: string; status: string }[] };
     expect(report.score).toBe(0);
@@ -117,5 +117,5 @@ describe('npm run export', () => {
     expect(workflow).toMatch(/^name: Autograding Tests$/m);
     expect(workflow).toContain("vars.SWITCHBOARD_LAB || '1'");
     expect(workflow).toContain('runners: grader');
-  }, 120_000);
+  }, ms(240_000));
 });

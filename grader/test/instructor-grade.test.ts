@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { locate } from '../instructor/submissions.js';
 import { loadLab } from '../labs.js';
 import { expected, makeSubmissions, removeDir, runInstructor, solution, tempDir } from './fixtures/instructor/submissions.js';
-import { cleanup, root, runGrader } from './support.js';
+import { cleanup, ms, root, runGrader } from './support.js';
 
 interface BatchRow {
   name: string;
@@ -76,7 +76,7 @@ beforeAll(async () => {
   makeSubmissions(path.join(dir, 'submissions'));
   // Both at once: the two batches also share the machine, and still may not disagree.
   await Promise.all([gradeBatch(1), gradeBatch(4)]);
-}, 115_000);
+}, ms(115_000));
 
 afterAll(() => removeDir(dir));
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadLab } from '../labs.js';
 import { readZip } from '../instructor/zip.js';
 import { removeDir, runInstructor, solution, starter, tempDir } from './fixtures/instructor/submissions.js';
-import { root } from './support.js';
+import { ms, root } from './support.js';
 
 interface Results {
   score: number;
@@ -30,7 +30,7 @@ async function grade(fill: (submission: string) => void): Promise<Results> {
     mkdirSync(dir, { recursive: true });
   }
   fill(submission);
-  const run = await execa('bash', [path.join(home, 'source', 'run_autograder')], { env: { AUTOGRADER_ROOT: home }, reject: false, timeout: 100_000 });
+  const run = await execa('bash', [path.join(home, 'source', 'run_autograder')], { env: { AUTOGRADER_ROOT: home }, reject: false, timeout: ms(100_000) });
   expect(run.exitCode, String(run.stderr)).toBe(0);
   return JSON.parse(readFileSync(path.join(results, 'results.json'), 'utf8')) as Results;
 }
@@ -45,7 +45,7 @@ beforeAll(async () => {
   }
   // setup.sh would install the dependencies; the kit's own serve here.
   symlinkSync(path.join(root, 'node_modules'), path.join(home, 'source', 'node_modules'), 'junction');
-}, 60_000);
+}, ms(60_000));
 
 afterAll(() => removeDir(home));
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { loadLab } from '../labs.js';
-import { cleanup, root, runGrader, type GraderRun } from './support.js';
+import { cleanup, ms, root, runGrader, type GraderRun } from './support.js';
 
 // Relative to the kit's folder, where the grader runs them: no spaces to quote in a command.
 const python = path.join('grader', 'test', 'fixtures', 'python');
@@ -38,7 +38,7 @@ test.skipIf(!hasPython)('lab 1: a Python echo server and line client score full 
   cleanup(run);
 });
 
-test.skipIf(!hasPython)('lab 2: a Python chat server and client score full marks, hidden phases included', { timeout: 240_000 }, async () => {
+test.skipIf(!hasPython)('lab 2: a Python chat server and client score full marks, hidden phases included', { timeout: ms(240_000) }, async () => {
   const run = await runGrader(
     [
       '2',

@@ -1,12 +1,51 @@
 // Running the grader the way a user does, from the kit's own tests: as a separate process,
 // through the same entry point as `npm run lab`, with its JSON report read back.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { scaled } from '../harness/wait.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A deadline of the kit's own tests, scaled like the grader's by SWITCHBOARD_TIME_SCALE. */
+export const ms = scaled;
+
+/**
+ * A lab's starter as committed (the files of HEAD), in a folder of its own inside the kit (so
+ * its imports resolve as the working tree's do). The kit's tests grade this, never the working
+ * tree's starter, which an instructor trying a lab, or a student, may have filled in. Outside a
+ * git checkout (an exported student repository) the working tree is all there is.
+ */
+export function committedStarter(labDir: string): string {
+  const git = (args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  let head: string;
+  try {
+    head = git(['rev-parse', 'HEAD']).trim();
+  } catch {
+    return path.join(root, 'starter', labDir);
+  }
+  const dir = path.join(root, '.switchboard', 'committed', head.slice(0, 12), 'starter', labDir);
+  if (existsSync(dir)) return dir;
+  const temp = `${dir}.${process.pid}.tmp`;
+  rmSync(temp, { recursive: true, force: true });
+  const prefix = `starter/${labDir}/`;
+  for (const file of git(['ls-tree', '-r', '--name-only', 'HEAD', '--', prefix]).split('\n').filter(Boolean)) {
+    const target = path.join(temp, file.slice(prefix.length));
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, execFileSync('git', ['-C', root, 'show', `HEAD:${file}`]));
+  }
+  mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    renameSync(temp, dir);
+  } catch {
+    // Another test worker made it first.
+    rmSync(temp, { recursive: true, force: true });
+  }
+  return dir;
+}
 
 export interface GraderRun {
   code: number;
@@ -43,7 +82,7 @@ export async function runGrader(
     cwd: root,
     env: { NO_COLOR: '1', INIT_CWD: options.cwd ?? root, ...options.env },
     reject: false,
-    timeout: options.timeoutMs ?? 110_000,
+    timeout: ms(options.timeoutMs ?? 110_000),
     all: false,
   });
   if (child.pid !== undefined) options.onStart?.(child.pid);
