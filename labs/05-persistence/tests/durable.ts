@@ -1,0 +1,100 @@
+// Steps lab 5's tests share: starting a server on a data directory, stopping it cleanly or
+// killing it, restarting it when it is expected to refuse, and reading what clients received.
+// The protocol itself is lab 3's, spoken with lab 3's grader codec (labs/03-protocol/tests).
+import type { Harness, Proc } from '../../../grader/harness/index.js';
+import { GradeFailure } from '../../../grader/harness/index.js';
+import { describeExit } from '../../../grader/harness/process.js';
+import { Peer, createAccount, login } from '../../03-protocol/tests/peer.js';
+import { T, map, show, type Value } from '../../03-protocol/tests/wire.js';
+
+export { Peer, createAccount, expectRead, login, sendMessage, user } from '../../03-protocol/tests/peer.js';
+export { T, map, show } from '../../03-protocol/tests/wire.js';
+
+export interface Msg {
+  from: string;
+  id: bigint;
+  text: string;
+}
+
+/** Starts a server on `dir` (a fresh data directory if none is given). */
+export async function startServer(h: Harness, options: { dir?: string; compactAfter?: number; name?: string; readyTimeoutMs?: number; prefix?: string[] } = {}): Promise<{ server: Proc; dir: string }> {
+  const dir = options.dir ?? h.dataDir();
+  const server = await h.start('server', {
+    name: options.name,
+    params: { data: dir, compactAfter: options.compactAfter },
+    readyTimeoutMs: options.readyTimeoutMs,
+    prefix: options.prefix,
+  });
+  return { server, dir };
+}
+
+/** A clean shutdown (SIGTERM): the server must exit with status 0 (spec section 2). */
+export async function stopCleanly(server: Proc): Promise<void> {
+  await server.kill('SIGTERM');
+  const exit = server.exit;
+  if (!exit) throw new GradeFailure(`${server.name} did not exit within 2 s of SIGTERM, a clean shutdown (spec section 2)${server.tailText()}`);
+  if (exit.code !== 0) throw new GradeFailure(`${server.name} must exit with status 0 after SIGTERM (spec section 2), but ${describeExit(exit)}${server.tailText()}`);
+}
+
+/** Starts the stopped `server` again on the same port and directory, where it must refuse to start. */
+export async function restartExpectingRefusal(server: Proc, why: string): Promise<string[]> {
+  try {
+    await server.restart();
+  } catch (error) {
+    if (!(error instanceof GradeFailure) || !server.exit) throw error;
+    await server.settle();
+    if (server.exit.code === 0 || server.exit.code === null) {
+      throw new GradeFailure(`${server.name} must refuse to start (${why}) with exit status 1, but ${describeExit(server.exit)}${server.tailText()}`);
+    }
+    const crash = server.crash();
+    if (crash) throw new GradeFailure(`${server.name} refused to start (${why}), but by crashing: ${crash.summary}. The spec asks for one line on standard error and exit status 1 (section 8).`);
+    return server.stderrLines();
+  }
+  throw new GradeFailure(`${server.name} started and accepted connections, but it must refuse to start: ${why} (spec section 8)`);
+}
+
+/** Logs in to an existing account on a new connection; `waiting` is the count LOGGED_IN must give. */
+export async function relogin(h: Harness, server: Proc, name: string, waiting: number): Promise<Peer> {
+  const peer = await Peer.connect(h, server, { name });
+  await login(peer, name, waiting);
+  return peer;
+}
+
+/** A connection logged in to a new account. */
+export async function newUser(h: Harness, server: Proc, name: string): Promise<Peer> {
+  const peer = await Peer.connect(h, server, { name });
+  await createAccount(peer, name);
+  await login(peer, name);
+  return peer;
+}
+
+export function asMessage(value: Value): Msg {
+  const ok = value instanceof Map && typeof value.get('from') === 'string' && typeof value.get('id') === 'bigint' && typeof value.get('text') === 'string';
+  if (!ok) throw new GradeFailure(`a message must be {from: string, id: int, text: string}; got ${show(value)}`);
+  return { from: value.get('from') as string, id: value.get('id') as bigint, text: value.get('text') as string };
+}
+
+/** READs until nothing remains; returns every message, in order, pushes met on the way included. */
+export async function readAll(peer: Peer): Promise<Msg[]> {
+  const out: Msg[] = [];
+  for (let round = 0; ; round++) {
+    const reply = await peer.call(T.READ, map({ limit: 1000n }), T.MESSAGES, 'MESSAGES');
+    const messages = reply.get('messages');
+    const remaining = reply.get('remaining');
+    if (!Array.isArray(messages) || typeof remaining !== 'bigint') throw new GradeFailure(`${peer.name} got MESSAGES ${show(reply)}; it must be {messages: [...], remaining: int}`);
+    if (messages.length === 0 && remaining > 0n) throw new GradeFailure(`${peer.name} got MESSAGES with no messages and ${remaining} remaining`);
+    out.push(...messages.map(asMessage));
+    if (remaining === 0n) return out;
+    if (round > 10_000) throw new GradeFailure(`${peer.name} read 10,000 times and messages still remain`);
+  }
+}
+
+/** The pushes a peer has set aside so far, as messages. */
+export function takePushes(peer: Peer): Msg[] {
+  return peer.pushes.splice(0).map((frame) => asMessage(peer.decode(frame, 'a pushed MESSAGE')));
+}
+
+export function describeMessages(messages: Msg[], max = 6): string {
+  const shown = messages.slice(0, max).map((m) => `${m.id} ${JSON.stringify(m.text)} from ${m.from}`);
+  return `${shown.join(', ')}${messages.length > max ? `, ... (${messages.length} in all)` : ''}`;
+}

@@ -1,0 +1,202 @@
+// The grader's own reading of spec/05-persistence.md's files, written from the spec and nothing
+// else: records (section 4), the log's record types (section 5), the snapshot (section 9), and
+// recovery's decision between a whole log, a torn tail and damage (section 8). Tests use it to
+// find where records start (to damage them on purpose), to check what a server wrote, and to
+// write logs of their own for a server to recover. It never imports student or solution code.
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { GradeFailure } from '../../../grader/harness/index.js';
+import { decodeValue, encodeValue, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
+
+export const R = {
+  ACCOUNT_CREATED: 1,
+  MESSAGE_SENT: 2,
+  MESSAGES_DELIVERED: 3,
+  MESSAGES_DELETED: 4,
+  ACCOUNT_DELETED: 5,
+  SNAPSHOT: 16,
+} as const;
+
+const recordNames = new Map<number, string>(Object.entries(R).map(([name, n]) => [n, name]));
+
+export function recordName(type: number): string {
+  return `${recordNames.get(type) ?? 'unknown type'} (${type})`;
+}
+
+export const headerBytes = 9;
+export const maxLogPayload = 1024 * 1024;
+
+export interface Rec {
+  offset: number;
+  /** Offset of the byte after the record. */
+  end: number;
+  type: number;
+  payload: ValueMap;
+  index: bigint;
+}
+
+/** The bytes of one record: crc over length, type and payload. */
+export function encodeRecord(type: number, payload: ValueMap): Buffer {
+  const body = encodeValue(payload);
+  const rest = Buffer.alloc(5);
+  rest.writeUInt32BE(body.length, 0);
+  rest[4] = type;
+  const tail = Buffer.concat([rest, body]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(tail), 0);
+  return Buffer.concat([crc, tail]);
+}
+
+/** True if an intact record starts at `offset` (spec section 4). */
+export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPayload): { end: number } | undefined {
+  if (bytes.length - offset < headerBytes) return undefined;
+  const length = bytes.readUInt32BE(offset + 4);
+  const end = offset + headerBytes + length;
+  if (length > maxPayload || end > bytes.length) return undefined;
+  return zlib.crc32(bytes.subarray(offset + 4, end)) === bytes.readUInt32BE(offset) ? { end } : undefined;
+}
+
+export interface LogReading {
+  records: Rec[];
+  /** Where the intact records from offset 0 stop. */
+  end: number;
+  size: number;
+  /** The first intact record after `end`, if any: damage, not a torn tail. */
+  intactAfter: number | undefined;
+}
+
+/** Reads a log as recovery does (spec section 8, steps 3 and 4). */
+export function readLogBytes(bytes: Buffer, what = 'the log'): LogReading {
+  const records: Rec[] = [];
+  let at = 0;
+  for (let found = intactAt(bytes, at); found; found = intactAt(bytes, at)) {
+    records.push(parseRecord(bytes, at, found.end, what));
+    at = found.end;
+  }
+  let intactAfter: number | undefined;
+  for (let q = at + 1; q + headerBytes <= bytes.length && intactAfter === undefined; q++) if (intactAt(bytes, q)) intactAfter = q;
+  return { records, end: at, size: bytes.length, intactAfter };
+}
+
+function parseRecord(bytes: Buffer, offset: number, end: number, what: string): Rec {
+  const type = bytes[offset + 8]!;
+  let payload: Value;
+  try {
+    payload = decodeValue(bytes.subarray(offset + headerBytes, end));
+  } catch (error) {
+    throw new GradeFailure(`${what} holds an intact record at offset ${offset} (type ${type}) whose payload does not decode: ${(error as Error).message}`);
+  }
+  if (!(payload instanceof Map)) throw new GradeFailure(`${what} holds a record at offset ${offset} whose payload is ${show(payload)}, not a map`);
+  const index = payload.get('index');
+  if (typeof index !== 'bigint') throw new GradeFailure(`${what} holds a ${recordName(type)} record at offset ${offset} without an int "index": ${show(payload)}`);
+  return { offset, end, type, payload, index };
+}
+
+/** The log of a data directory, which must be whole: every byte in intact records. */
+export function readLog(dir: string): Rec[] {
+  const file = path.join(dir, 'log');
+  if (!existsSync(file)) throw new GradeFailure(`the data directory ${dir} has no file named "log" (spec section 3)`);
+  const reading = readLogBytes(readFileSync(file), 'the log');
+  if (reading.end !== reading.size) {
+    throw new GradeFailure(`the log is not whole: its intact records stop at offset ${reading.end} of ${reading.size} bytes, after a clean stop (spec sections 4 and 8)`);
+  }
+  return reading.records;
+}
+
+/** The snapshot of a data directory, if it has one: one intact SNAPSHOT record. */
+export function readSnapshot(dir: string): Rec | undefined {
+  const file = path.join(dir, 'snapshot');
+  if (!existsSync(file)) return undefined;
+  const bytes = readFileSync(file);
+  const found = intactAt(bytes, 0, 0xffff_ffff);
+  if (!found || found.end !== bytes.length) throw new GradeFailure(`the snapshot file is not one intact record (spec section 9): ${bytes.length} bytes`);
+  const record = parseRecord(bytes, 0, found.end, 'the snapshot');
+  if (record.type !== R.SNAPSHOT) throw new GradeFailure(`the snapshot's record has type ${record.type}, not ${R.SNAPSHOT} (SNAPSHOT)`);
+  return record;
+}
+
+// ---------------------------------------------------------------- the state the files describe
+
+export interface Waiting {
+  id: bigint;
+  from: string;
+  text: string;
+}
+
+export interface State {
+  /** Accounts by name: their password text and number. */
+  accounts: Map<string, { password: string; number: bigint; queue: Waiting[] }>;
+  lastIndex: bigint;
+}
+
+/** The state a data directory recovers to, by the spec's rules; the log must be whole. */
+export function recoveredState(dir: string): State {
+  const state: State = { accounts: new Map(), lastIndex: 0n };
+  const snapshot = readSnapshot(dir);
+  if (snapshot) {
+    state.lastIndex = snapshot.index;
+    const accounts = snapshot.payload.get('accounts');
+    if (!Array.isArray(accounts)) throw new GradeFailure(`the snapshot has no list "accounts": ${show(snapshot.payload)}`);
+    for (const a of accounts) {
+      if (!(a instanceof Map)) throw new GradeFailure(`an account in the snapshot is ${show(a)}, not a map`);
+      const queue = a.get('queue');
+      const name = a.get('name');
+      const password = a.get('password');
+      const number = a.get('number');
+      if (typeof name !== 'string' || typeof password !== 'string' || typeof number !== 'bigint' || !Array.isArray(queue)) {
+        throw new GradeFailure(`an account in the snapshot must be {name, password, number, queue}; it is ${show(a)}`);
+      }
+      state.accounts.set(name, {
+        password,
+        number,
+        queue: queue.map((m) => {
+          if (!(m instanceof Map) || typeof m.get('id') !== 'bigint' || typeof m.get('from') !== 'string' || typeof m.get('text') !== 'string' || typeof m.get('sender') !== 'bigint') {
+            throw new GradeFailure(`a waiting message in the snapshot must be {id, from, text, sender}; it is ${show(m)}`);
+          }
+          return { id: m.get('id') as bigint, from: m.get('from') as string, text: m.get('text') as string };
+        }),
+      });
+    }
+  }
+  for (const record of readLog(dir)) {
+    if (record.index <= state.lastIndex) continue;
+    if (record.index !== state.lastIndex + 1n) throw new GradeFailure(`the log's record at offset ${record.offset} has index ${record.index}, where ${state.lastIndex + 1n} comes next (spec section 5)`);
+    applyRecord(state, record);
+    state.lastIndex = record.index;
+  }
+  return state;
+}
+
+function field(record: Rec, key: string, kind: 'string' | 'int' | 'ints'): Value {
+  const value = record.payload.get(key);
+  const ok = kind === 'string' ? typeof value === 'string' : kind === 'int' ? typeof value === 'bigint' : Array.isArray(value) && value.every((v) => typeof v === 'bigint');
+  if (!ok) throw new GradeFailure(`a ${recordName(record.type)} record at offset ${record.offset} needs "${key}" (${kind === 'ints' ? 'a list of ints' : `a ${kind}`}); it is ${show(record.payload)}`);
+  return value!;
+}
+
+function applyRecord(state: State, record: Rec): void {
+  const remove = (ids: bigint[]) => {
+    for (const account of state.accounts.values()) account.queue = account.queue.filter((m) => !ids.includes(m.id));
+  };
+  switch (record.type) {
+    case R.ACCOUNT_CREATED:
+      state.accounts.set(field(record, 'name', 'string') as string, { password: field(record, 'password', 'string') as string, number: record.index, queue: [] });
+      return;
+    case R.MESSAGE_SENT: {
+      const to = state.accounts.get(field(record, 'to', 'string') as string);
+      if (!to) throw new GradeFailure(`a MESSAGE_SENT record at offset ${record.offset} is for ${show(record.payload.get('to')!)}, which is no account at that point of the log`);
+      to.queue.push({ id: record.index, from: field(record, 'from', 'string') as string, text: field(record, 'text', 'string') as string });
+      return;
+    }
+    case R.MESSAGES_DELIVERED:
+    case R.MESSAGES_DELETED:
+      remove(field(record, 'ids', 'ints') as bigint[]);
+      return;
+    case R.ACCOUNT_DELETED:
+      state.accounts.delete(field(record, 'name', 'string') as string);
+      return;
+    default:
+      throw new GradeFailure(`the log holds a record of unknown type ${record.type} at offset ${record.offset} (spec section 5)`);
+  }
+}
