@@ -11,6 +11,9 @@ test('every byte value comes back unchanged', { points: 8 }, async (h) => {
   const payload = Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256));
   client.send(payload);
   await client.expectBytes(payload, { what: 'the 1024 bytes 0x00..0xff (x4) sent' });
+  // Nothing else: no newline, prompt or other byte of the server's own (spec section 2, item 2).
+  client.end();
+  await client.expectClosed({ what: 'the close after the echo, with no byte the client did not send' });
 });
 
 test('a 1 MiB payload comes back unchanged', { points: 9 }, async (h) => {

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
-import { phase } from '../../../grader/harness/index.js';
+import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
+import { scaled } from '../../../grader/harness/wait.js';
 
 const test = phase(lab, '1.4');
 
-test('50 clients interleaved', { points: 10 }, async (h) => {
+test('50 clients interleaved', { points: 8 }, async (h) => {
   const server = await h.start();
   const clients: Conn[] = [];
   for (let i = 0; i < 50; i++) clients.push(await h.connect(server, { name: `client ${i}` }));
@@ -18,7 +21,7 @@ test('50 clients interleaved', { points: 10 }, async (h) => {
   }
 });
 
-test('a client that never reads does not block the others', { points: 10 }, async (h) => {
+test('a client that never reads does not block the others', { points: 6 }, async (h) => {
   const server = await h.start();
   const hog = await h.connect(server, { name: 'client that never reads' });
   // Far more than the socket buffers hold: the echo back to this client has to stall.
@@ -30,4 +33,50 @@ test('a client that never reads does not block the others', { points: 10 }, asyn
     await other.expectLine(`can you hear me? ${i}`, { what: 'an echo while another client is not reading' });
     other.end();
   }
+});
+
+const MiB = 1024 * 1024;
+
+/**
+ * The most the operating system can hold for one echo connection whose client does not read:
+ * the send and receive buffers of both directions (client to server, server to client). Linux
+ * says what its largest buffers are; elsewhere 32 MiB is well above the usual sizes.
+ */
+function osBuffersBytes(): number {
+  const largest = (file: string) => Number(readFileSync(file, 'utf8').trim().split(/\s+/)[2]);
+  try {
+    return 2 * (largest('/proc/sys/net/ipv4/tcp_wmem') + largest('/proc/sys/net/ipv4/tcp_rmem'));
+  } catch {
+    return 32 * MiB;
+  }
+}
+
+test('a client that never reads costs the server bounded memory', { points: 6 }, async (h) => {
+  const server = await h.start();
+  const hog = await h.connect(server, { name: 'client that never reads' });
+  // What the server can have taken from this client is what left the grader's socket: every
+  // byte the OS accepted from us is in an OS buffer or inside the server. The server may hold 1
+  // MiB itself (spec section 3, item 4); past the OS buffers and that, it is queueing the echo
+  // in memory instead of reading only as fast as its client reads.
+  const limit = osBuffersBytes() + MiB;
+  const total = limit + 32 * MiB;
+  hog.socket.pause();
+  hog.send(Buffer.alloc(total, 'm'));
+  const taken = () => total - hog.socket.writableLength;
+  const watchMs = scaled(3_000);
+  h.note(`sent ${total / MiB} MiB without reading; watching for ${watchMs / 1000} s that the server takes at most ${(limit / MiB).toFixed(0)} MiB of it`);
+  const end = Date.now() + watchMs;
+  while (Date.now() < end) {
+    if (taken() > limit) {
+      throw new GradeFailure(
+        `the server took ${(taken() / MiB).toFixed(0)} MiB from a client that read none of its echo, more than the OS buffers (${((limit - MiB) / MiB).toFixed(0)} MiB at most) and 1 MiB inside the server can hold: it keeps reading and queues the echo in memory. Stop reading from a client while its echo is backed up (socket.pause() when write() returns false, resume on 'drain'; spec section 3, item 4)`,
+      );
+    }
+    if (server.exit) throw new GradeFailure(`the server stopped while a client sent ${total / MiB} MiB without reading: ${server.exit.code ?? server.exit.signal}`);
+    // Nothing is awaited here: the property is that the server never takes more, so it is watched for a while.
+    await delay(50);
+  }
+  const other = await h.connect(server, { name: 'another client' });
+  other.send('still serving?\n');
+  await other.expectLine('still serving?', { what: 'an echo for another client while the first one reads nothing' });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { freePort } from '../../../grader/harness/ports.js';
@@ -14,10 +15,15 @@ test('lines typed are sent, and the replies printed', { points: 8 }, async (h) =
     link.send(`${line}\n`);
     await client.expectOutput(line, { what: `the server's reply "${line}" printed` });
   }
-  // A reply split across two TCP writes is still one line.
-  link.send('split ');
-  link.send('reply\n');
-  await client.expectOutput('split reply');
+  // A reply split across two TCP writes is still one line, and a character cut in two is still
+  // one character. The pause between the pieces is a fault (a slow network), so that they reach
+  // the client in two reads: nothing waits on it.
+  const split = Buffer.from('split reply, wörld\n');
+  const cut = split.indexOf(0xc3) + 1;
+  link.send(split.subarray(0, cut));
+  await delay(100);
+  link.send(split.subarray(cut));
+  await client.expectOutput('split reply, wörld', { what: 'a reply that arrived in two pieces, cut inside the "ö", printed once, whole' });
 });
 
 test('quit and the end of input close the connection and exit 0', { points: 4 }, async (h) => {
@@ -48,6 +54,9 @@ test('an unreachable or vanished server is an error', { points: 8 }, async (h) =
   const fake = await h.fakeServer();
   const abandoned = await h.start('client', { name: 'client (server vanishes)', params: { port: fake.port } });
   const link = await fake.accept({ from: abandoned });
+  // The client prints a line only once it knows it is connected: the reset then ends a live connection.
+  link.send('hello\n');
+  await abandoned.expectOutput('hello', { what: 'the line the server sent before it vanished' });
   await link.reset();
   await abandoned.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (abandoned.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
