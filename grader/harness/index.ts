@@ -15,10 +15,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parseCommandString } from 'execa';
 import { test as vitestTest } from 'vitest';
 import type { LabSpec, PhaseSpec, ProgramParams } from '../lab.js';
 import { BuildFailure, buildProgram } from './build.js';
+import { parseCommand } from './command.js';
 import { implDir, runConfig, type RunConfig } from './config.js';
 import { GroupRegistry } from './groups.js';
 import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
@@ -243,7 +243,7 @@ export class Harness {
     const withPrefix = (command: string[]): [string, ...string[]] => [...prefix, ...command] as [string, ...string[]];
     const given = this.config.commands[program];
     if (given) {
-      const [file, ...args] = parseCommandString(given);
+      const [file, ...args] = parseCommand(given);
       if (!file) throw new GradeFailure(`--cmd for ${program} is empty`);
       return { command: withPrefix([file, ...args, ...flags]), cwd: this.config.cwd };
     }
