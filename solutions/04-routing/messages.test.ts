@@ -2,7 +2,7 @@
 // of messages, joined and cut at random places, must come out whole and unchanged.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CLIENT_QUIT, CLIENT_REGISTRATION, Reader, SERVER_REGISTRATION, encodeChat, encodeQuit, encodeRegistration, encodeStatus } from './messages.js';
+import { CLIENT_REGISTRATION, Reader, SERVER_REGISTRATION, encodeChat, encodeClientQuit, encodeRegistration, encodeServerQuit, encodeStatus } from './messages.js';
 
 const id = fc.integer({ min: 0, max: 0xffffffff });
 const text = fc.string({ unit: 'grapheme', maxLength: 40 });
@@ -11,7 +11,8 @@ const message = fc.oneof(
   fc.tuple(fc.constantFrom(SERVER_REGISTRATION, CLIENT_REGISTRATION), id, id, name, text).map(([t, s, h, n, i]) => encodeRegistration(t, s, h, n, i)),
   fc.tuple(id, id, fc.integer({ min: 0, max: 0xffff }), text).map(([s, d, c, x]) => encodeStatus(s, d, c, x)),
   fc.tuple(id, id, text).map(([s, d, x]) => encodeChat(s, d, x)),
-  fc.tuple(id, text).map(([s, x]) => encodeQuit(CLIENT_QUIT, s, x)),
+  fc.tuple(id, text).map(([s, x]) => encodeClientQuit(s, x)),
+  fc.tuple(id, id, text).map(([s, r, x]) => encodeServerQuit(s, x, r)),
 );
 
 function readAll(reader: Reader): Buffer[] {

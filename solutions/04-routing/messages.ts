@@ -22,6 +22,7 @@ export const WELCOME = 0x00;
 export const UNKNOWN_ID = 0x01;
 export const DUPLICATE_ID = 0x02;
 export const PROTOCOL_ERROR = 0x03;
+export const NOT_BEHIND_LINK = 0x04;
 
 /** The longest text a message may carry; a longer one is a protocol error (section 3.7). */
 export const MAX_TEXT_BYTES = 1024 * 1024;
@@ -49,11 +50,21 @@ export interface Chat {
   text: string;
 }
 
-export interface Quit {
-  type: typeof CLIENT_QUIT | typeof SERVER_QUIT;
+export interface ClientQuit {
+  type: typeof CLIENT_QUIT;
   source: number;
   text: string;
 }
+
+/** The course's layout: a replacement server's id (0: none) sits between the source and the text. */
+export interface ServerQuit {
+  type: typeof SERVER_QUIT;
+  source: number;
+  replacement: number;
+  text: string;
+}
+
+export type Quit = ClientQuit | ServerQuit;
 
 export type Message = Registration | Status | Chat | Quit;
 
@@ -64,7 +75,7 @@ const headerSize: Record<number, number> = {
   [STATUS]: 15,
   [CLIENT_CHAT]: 13,
   [CLIENT_QUIT]: 9,
-  [SERVER_QUIT]: 9,
+  [SERVER_QUIT]: 13,
 };
 
 function utf8(text: string): Buffer {
@@ -106,12 +117,23 @@ export function encodeChat(source: number, destination: number, text: string): B
   return Buffer.concat([header, textBytes]);
 }
 
-export function encodeQuit(type: Quit['type'], source: number, text: string): Buffer {
+export function encodeClientQuit(source: number, text: string): Buffer {
   const textBytes = utf8(text);
   const header = Buffer.alloc(9);
-  header.writeUInt8(type, 0);
+  header.writeUInt8(CLIENT_QUIT, 0);
   header.writeUInt32BE(source, 1);
   header.writeUInt32BE(textBytes.length, 5);
+  return Buffer.concat([header, textBytes]);
+}
+
+/** A server quit; this kit's servers never name a replacement, so it is 0. */
+export function encodeServerQuit(source: number, text: string, replacement = 0): Buffer {
+  const textBytes = utf8(text);
+  const header = Buffer.alloc(13);
+  header.writeUInt8(SERVER_QUIT, 0);
+  header.writeUInt32BE(source, 1);
+  header.writeUInt32BE(replacement, 5);
+  header.writeUInt32BE(textBytes.length, 9);
   return Buffer.concat([header, textBytes]);
 }
 
@@ -165,6 +187,7 @@ export class Reader {
       case STATUS:
         return textSize(15, bytes.readUInt32BE(11));
       case CLIENT_CHAT:
+      case SERVER_QUIT:
         return textSize(13, bytes.readUInt32BE(9));
       default:
         return textSize(9, bytes.readUInt32BE(5));
@@ -201,7 +224,9 @@ function decode(type: number, bytes: Buffer): Message {
       return { type, source: bytes.readUInt32BE(1), destination: bytes.readUInt32BE(5), code: bytes.readUInt16BE(9), text: text(15) };
     case CLIENT_CHAT:
       return { type, source: bytes.readUInt32BE(1), destination: bytes.readUInt32BE(5), text: text(13) };
+    case SERVER_QUIT:
+      return { type, source: bytes.readUInt32BE(1), replacement: bytes.readUInt32BE(5), text: text(13) };
     default:
-      return { type: type as Quit['type'], source: bytes.readUInt32BE(1), text: text(9) };
+      return { type: CLIENT_QUIT, source: bytes.readUInt32BE(1), text: text(9) };
   }
 }

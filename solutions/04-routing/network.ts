@@ -8,7 +8,7 @@
 // message "towards" a machine means sending it on that first link; the next server repeats the
 // same one-step decision with its own table, until the message reaches the destination.
 import type { Link } from './link.js';
-import { SERVER_REGISTRATION, encodeRegistration, withLastHop } from './messages.js';
+import { NOT_BEHIND_LINK, SERVER_REGISTRATION, encodeRegistration, encodeStatus, withLastHop } from './messages.js';
 
 export interface Host {
   id: number;
@@ -65,6 +65,21 @@ export class ChatServer {
     if (!host) return false;
     host.firstLink.send(bytes);
     return true;
+  }
+
+  /**
+   * True if `id` is a host this server reaches through `link` (section 6.5). Only that link may
+   * speak for it: a client's own link speaks for the client alone, and a message from or about a
+   * machine further away comes on the first link towards it, or it is not genuine.
+   */
+  isBehind(id: number, link: Link): boolean {
+    return this.hosts.get(id)?.firstLink === link;
+  }
+
+  /** Refuses a message that speaks for `id` on a link that does not lead to it (section 6.5). */
+  refuseSource(link: Link, id: number): void {
+    console.log(`refused a message from ${id} on ${link.name}: ${id} is not behind that link`);
+    link.send(encodeStatus(this.id, 0, NOT_BEHIND_LINK, `Source ID ${id} is not behind this link`));
   }
 
   /** Every host reached through `link`: the ones that become unreachable when it closes. */

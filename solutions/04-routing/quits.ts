@@ -10,16 +10,18 @@
 // of the link know which ids were behind it. Its neighbour at the other end does the same for
 // the other side, so each half forgets the other.
 import type { Link } from './link.js';
-import { CLIENT_QUIT, SERVER_QUIT, encodeQuit, type Quit } from './messages.js';
+import { encodeClientQuit, encodeServerQuit, type ClientQuit, type ServerQuit } from './messages.js';
 import type { ChatServer } from './network.js';
 
 /** The text of the quits a server sends for machines it lost with a link. */
 export const LOST = 'Connection lost';
 
 /** A 0x82 client quit arrived on `link`: from the client itself, or passed on by a server. */
-export function onClientQuit(server: ChatServer, link: Link, message: Quit, bytes: Buffer): void {
+export function onClientQuit(server: ChatServer, link: Link, message: ClientQuit, bytes: Buffer): void {
   const host = server.hosts.get(message.source);
   if (host?.kind !== 'client') return;
+  // Only the client itself, or the side of the network it is on, can say it has left.
+  if (host.firstLink !== link) return server.refuseSource(link, host.id);
   server.hosts.delete(host.id);
   console.log(`client ${host.id} quit: ${message.text}`);
   server.broadcast(bytes, 'everyone', link);
@@ -31,9 +33,10 @@ export function onClientQuit(server: ChatServer, link: Link, message: Quit, byte
 }
 
 /** A 0x02 server quit arrived on `link`. */
-export function onServerQuit(server: ChatServer, link: Link, message: Quit, bytes: Buffer): void {
+export function onServerQuit(server: ChatServer, link: Link, message: ServerQuit, bytes: Buffer): void {
   const host = server.hosts.get(message.source);
   if (host?.kind !== 'server') return;
+  if (host.firstLink !== link) return server.refuseSource(link, host.id);
   server.hosts.delete(host.id);
   console.log(`server ${host.id} quit: ${message.text}`);
   server.broadcast(bytes, 'servers', link);
@@ -50,7 +53,7 @@ export function onLinkClosed(server: ChatServer, link: Link): void {
   for (const host of server.hostsBehind(link)) {
     server.hosts.delete(host.id);
     console.log(`lost ${host.kind} ${host.id} with the link to ${link.name}`);
-    if (host.kind === 'client') server.broadcast(encodeQuit(CLIENT_QUIT, host.id, LOST), 'everyone');
-    else server.broadcast(encodeQuit(SERVER_QUIT, host.id, LOST), 'servers');
+    if (host.kind === 'client') server.broadcast(encodeClientQuit(host.id, LOST), 'everyone');
+    else server.broadcast(encodeServerQuit(host.id, LOST), 'servers');
   }
 }

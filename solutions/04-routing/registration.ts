@@ -51,11 +51,15 @@ export function onClientRegistration(server: ChatServer, link: Link, message: Re
 function record(server: ChatServer, link: Link, message: Registration, bytes: Buffer, kind: 'server' | 'client'): boolean {
   const newcomer = link.peer === undefined;
   if (server.isTaken(message.source)) {
-    console.log(`refused ${kind} ${message.source} from ${link.name}: the id is taken`);
-    if (newcomer) {
-      link.send(encodeStatus(server.id, 0, DUPLICATE_ID, `A machine has already registered with ID ${message.source}`));
-      link.close();
+    if (!newcomer) {
+      console.log(`dropped the registration of ${kind} ${message.source} passed on by ${link.name}: that id is known already`);
+      return false;
     }
+    // The course's texts: "Someone" for a client, "A machine" for a server (section 6.2).
+    const who = kind === 'client' ? 'Someone' : 'A machine';
+    console.log(`refused ${kind} ${message.source} on ${link.name}: the id is taken`);
+    link.send(encodeStatus(server.id, 0, DUPLICATE_ID, `${who} has already registered with ID ${message.source}`));
+    link.close();
     return false;
   }
   server.hosts.set(message.source, { id: message.source, kind, name: message.name, firstLink: link, registration: bytes });

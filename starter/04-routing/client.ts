@@ -33,7 +33,7 @@ import {
   SERVER_REGISTRATION,
   STATUS,
   encodeChat,
-  encodeQuit,
+  encodeClientQuit,
   encodeRegistration,
   type Message,
 } from './messages.js';
@@ -105,7 +105,7 @@ function textOf(rest: string): string {
 function quit(text: string): void {
   if (quitting) return;
   quitting = true;
-  socket.write(encodeQuit(CLIENT_QUIT, id, text));
+  socket.write(encodeClientQuit(id, text));
   // Our side is done; the server closes its side once it has read the quit.
   socket.end();
 }

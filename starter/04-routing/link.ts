@@ -18,19 +18,25 @@ export class Link {
   readonly reader = new Reader();
   private closing = false;
 
+  /**
+   * `address` is the other end's "host:port", kept from the start: once the socket is gone, it
+   * no longer knows its remote address.
+   */
   constructor(
     readonly socket: net.Socket,
     readonly opened: boolean,
+    readonly address: string,
   ) {}
 
   /** "server 3", "client 101", or the address while the peer is still unknown. */
   get name(): string {
-    return this.peer ? `${this.peer.kind} ${this.peer.id}` : `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.peer ? `${this.peer.kind} ${this.peer.id}` : this.address;
   }
 
   send(bytes: Buffer): void {
-    // A write to a socket that is closing would only raise an error event: skip it.
-    if (!this.closing && !this.socket.destroyed) this.socket.write(bytes);
+    // Writing to a socket that is closing, or that the other end has ended, would only raise an
+    // error event: skip it.
+    if (!this.closing && this.socket.writable) this.socket.write(bytes);
   }
 
   /** Closes the link once what is queued for it has been sent. */

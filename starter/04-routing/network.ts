@@ -7,9 +7,10 @@
 // its source. Sending a message "towards" a machine means sending it on that first link; the
 // next server repeats the same one-step decision with its own table.
 //
-// The table and the registrations are done for you. Yours: broadcast, sendTowards, hostsBehind.
+// The table and the registrations are done for you. Yours: broadcast, sendTowards, hostsBehind,
+// isBehind.
 import type { Link } from './link.js';
-import { SERVER_REGISTRATION, encodeRegistration, withLastHop } from './messages.js';
+import { NOT_BEHIND_LINK, SERVER_REGISTRATION, encodeRegistration, encodeStatus, withLastHop } from './messages.js';
 import { NotImplemented } from './todo.js';
 
 export interface Host {
@@ -72,6 +73,23 @@ export class ChatServer {
    */
   sendTowards(id: number, bytes: Buffer): boolean {
     throw new NotImplemented('4.3', 'ChatServer.sendTowards in network.ts');
+  }
+
+  /**
+   * True if `id` is a host this server reaches through `link`: its first link is `link`.
+   *
+   * Contract (spec section 6.5): only that link may speak for `id`. A client's own link speaks
+   * for the client alone; a link to a neighbouring server speaks for the machines whose
+   * registrations came in on it. False for an id this server does not know.
+   */
+  isBehind(id: number, link: Link): boolean {
+    throw new NotImplemented('4.7', 'ChatServer.isBehind in network.ts');
+  }
+
+  /** Refuses a message that speaks for `id` on a link that does not lead to it (section 6.5). */
+  refuseSource(link: Link, id: number): void {
+    console.log(`refused a message from ${id} on ${link.name}: ${id} is not behind that link`);
+    link.send(encodeStatus(this.id, 0, NOT_BEHIND_LINK, `Source ID ${id} is not behind this link`));
   }
 
   /**

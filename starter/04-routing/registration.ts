@@ -22,6 +22,7 @@ import { NotImplemented } from './todo.js';
  * - If the id is taken (server.isTaken): a first registration is refused with a status 0x02
  *   (source: this server, destination 0, text "A machine has already registered with ID <id>"),
  *   and the link is closed (link.close()); a passed-on one is dropped. Either way, nothing else.
+ * - (server.ts has already answered a registration with id 0 with a protocol error.)
  * - Otherwise record the host in server.hosts, with `link` as its first link and `bytes` as its
  *   registration (passed on byte for byte later); for a first registration, also set
  *   link.peer = { id, kind: 'server' } and add the link to server.links.
@@ -41,7 +42,8 @@ export function onServerRegistration(server: ChatServer, link: Link, message: Re
  * the link), or passed on by a neighbouring server.
  *
  * Contract (spec sections 4.2, 4.3, 6.3):
- * - A taken id is handled as for servers (status 0x02 and close, or drop).
+ * - A taken id is handled as for servers (status 0x02 and close, or drop), but the course's text
+ *   for a client is "Someone has already registered with ID <id>" (spec section 6.2).
  * - Otherwise record the host (kind 'client') with `link` as its first link; for the client's
  *   own registration, set link.peer = { id, kind: 'client' } and add the link to server.links.
  * - A new client is sent, in this order: a welcome status (code 0x00, source this server,

@@ -5,7 +5,7 @@
 // This file is done for you: it reads the flags, joins the network through the parent (if
 // any), listens, and turns each connection's bytes into messages (messages.ts reassembles them
 // however TCP cuts them) for the handlers. Those are yours: registration.ts (joining),
-// routing.ts (chat and status), quits.ts (leaving), and three helpers in network.ts. The
+// routing.ts (chat and status), quits.ts (leaving), and four helpers in network.ts. The
 // client program, client.ts, is complete: read it to see the messages at work.
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -14,11 +14,12 @@ import {
   CLIENT_CHAT,
   CLIENT_QUIT,
   CLIENT_REGISTRATION,
+  DUPLICATE_ID,
   PROTOCOL_ERROR,
   SERVER_QUIT,
   SERVER_REGISTRATION,
   STATUS,
-  encodeQuit,
+  encodeServerQuit,
   encodeStatus,
   type Message,
 } from './messages.js';
@@ -28,13 +29,12 @@ import { onClientRegistration, onServerRegistration } from './registration.js';
 import { onChat, onStatus } from './routing.js';
 
 function dispatch(server: ChatServer, link: Link, message: Message, bytes: Buffer): void {
-  // An unregistered link must start with a registration (section 4.1). The one exception: a
-  // parent may refuse this server's own registration with a status before closing the link.
   const registering = message.type === SERVER_REGISTRATION || message.type === CLIENT_REGISTRATION;
-  if (!link.peer && !registering && !(link.opened && message.type === STATUS)) {
-    return protocolError(server, link, 'Expected a registration');
-  }
+  if (link.opened && !link.peer) return parentAnswer(server, link, message, bytes);
+  // An accepted link must start with a registration (section 4.1).
+  if (!link.peer && !registering) return protocolError(server, link, 'Expected a registration');
   if (link.peer?.kind === 'client' && registering) return protocolError(server, link, 'A client registers only once');
+  if (registering && message.source === 0) return protocolError(server, link, 'Invalid ID 0');
   switch (message.type) {
     case SERVER_REGISTRATION:
       return onServerRegistration(server, link, message, bytes);
@@ -49,6 +49,21 @@ function dispatch(server: ChatServer, link: Link, message: Message, bytes: Buffe
     case SERVER_QUIT:
       return onServerQuit(server, link, message, bytes);
   }
+}
+
+/**
+ * The first message from the parent (section 4.1): its own registration, with last hop 0 or its
+ * own id. A refusal, or anything else, means this server cannot join: it says why and stops.
+ */
+function parentAnswer(server: ChatServer, link: Link, message: Message, bytes: Buffer): void {
+  if (message.type === SERVER_REGISTRATION && (message.lastHop === 0 || message.lastHop === message.source) && message.source !== 0) {
+    return onServerRegistration(server, link, message, bytes);
+  }
+  if (message.type === STATUS && message.code === DUPLICATE_ID) {
+    console.error(`server: the network refused this server: ${message.text}`);
+    process.exit(1);
+  }
+  protocolError(server, link, 'Expected a registration');
 }
 
 /** Section 6.4: a status 0x03 to the machine at the other end, then the link is closed. */
@@ -80,22 +95,33 @@ function serve(server: ChatServer, link: Link, hooks: { afterMessage?: () => voi
 }
 
 function flags() {
-  const { values } = parseArgs({
-    options: {
-      id: { type: 'string' },
-      servername: { type: 'string' },
-      port: { type: 'string', default: '7007' },
-      info: { type: 'string', default: '' },
-      host: { type: 'string', default: '127.0.0.1' },
-      connect_to_host: { type: 'string', default: '127.0.0.1' },
-      connect_to_port: { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        id: { type: 'string' },
+        servername: { type: 'string' },
+        port: { type: 'string', default: '7007' },
+        info: { type: 'string', default: '' },
+        host: { type: 'string', default: '127.0.0.1' },
+        connect_to_host: { type: 'string', default: '127.0.0.1' },
+        connect_to_port: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    usage((error as Error).message);
+  }
   const id = Number(values.id);
   if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) usage(`--id must be a whole number from 1 to 4294967295, got ${values.id}`);
   if (!values.servername || Buffer.byteLength(values.servername) > 255) usage('--servername must be 1 to 255 bytes');
   if (Buffer.byteLength(values.info) > 0xffff) usage('--info must be at most 65535 bytes');
-  return { ...values, id, servername: values.servername, port: Number(values.port) };
+  const port = (flag: string, value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) usage(`--${flag} must be a port from 1 to 65535, got ${value}`);
+    return n;
+  };
+  const connectTo = values.connect_to_port === undefined ? undefined : port('connect_to_port', values.connect_to_port);
+  return { ...values, id, servername: values.servername, port: port('port', values.port), connect_to_port: connectTo };
 }
 
 function usage(problem: string): never {
@@ -107,14 +133,14 @@ function main(): void {
   const options = flags();
   const server = new ChatServer(options.id, options.servername, options.info);
   const listen = () => {
-    const listener = net.createServer((socket) => serve(server, new Link(socket, false)));
+    const listener = net.createServer((socket) => serve(server, new Link(socket, false, `${socket.remoteAddress}:${socket.remotePort}`)));
     listener.on('error', (error) => {
       console.error(`server: cannot listen on ${options.host}:${options.port}: ${error.message}`);
       process.exit(1);
     });
     listener.listen(options.port, options.host, () => console.log(`server ${server.id} "${server.name}" listening on ${options.host}:${options.port}`));
   };
-  if (options.connect_to_port) join(server, options.connect_to_host, Number(options.connect_to_port), listen);
+  if (options.connect_to_port !== undefined) join(server, options.connect_to_host, options.connect_to_port, listen);
   else listen();
   process.on('SIGINT', () => leave(server));
   process.on('SIGTERM', () => leave(server));
@@ -123,7 +149,7 @@ function main(): void {
 /** Told to stop: leave the network with a server quit to each neighbour (section 2.1), then exit. */
 function leave(server: ChatServer): void {
   console.log('leaving the network');
-  server.broadcast(encodeQuit(SERVER_QUIT, server.id, 'Shutting down'), 'servers');
+  server.broadcast(encodeServerQuit(server.id, 'Shutting down'), 'servers');
   // Exit as soon as every link has handed its last bytes to the system, or after a second.
   let open = server.links.size;
   if (open === 0) process.exit(0);
@@ -138,7 +164,7 @@ function leave(server: ChatServer): void {
  */
 function join(server: ChatServer, host: string, port: number, joined: () => void): void {
   const socket = net.connect({ host, port });
-  const link = new Link(socket, true);
+  const link = new Link(socket, true, `${host}:${port}`);
   let listening = false;
   socket.once('connect', () => {
     console.log(`connected to ${host}:${port}; registering`);

@@ -9,7 +9,7 @@ import { World } from './world.js';
 
 const test = phase(lab, '4.1');
 
-test('two servers: each learns of the other, and of the grader servers on each', { points: 4 }, async (h) => {
+test('two servers: each learns of the other, and of the grader servers on each', { points: 3 }, async (h) => {
   const world = new World(h);
   const [first, second] = two.servers;
   const s1 = await world.startServer(first!);
@@ -20,7 +20,7 @@ test('two servers: each learns of the other, and of the grader servers on each',
   await world.finish('every server to learn of every other server');
 });
 
-test('four in a line, with a grader server in the middle that passes registrations on', { points: 5 }, async (h) => {
+test('four in a line, with a grader server in the middle that passes registrations on', { points: 4 }, async (h) => {
   const world = new World(h);
   const [one, two_, three, four] = line4.servers;
   const s1 = await world.startServer(one!);
@@ -34,14 +34,14 @@ test('four in a line, with a grader server in the middle that passes registratio
   await world.finish('registrations to cross the line both ways');
 });
 
-test('four in a star', { points: 4 }, async (h) => {
+test('four in a star', { points: 3 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(star4);
   await world.observers(servers.values(), 201, ['coalesced', 'whole', 'bytes']);
   await world.finish('every server of the star to learn of every other');
 });
 
-test("the course's eleven servers", { points: 7 }, async (h) => {
+test("the course's eleven servers", { points: 6 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(course);
   await world.observers(servers.values(), 201, ['whole', 'coalesced', 'bytes']);

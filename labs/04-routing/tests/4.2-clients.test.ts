@@ -8,7 +8,7 @@ import { World } from './world.js';
 
 const test = phase(lab, '4.2');
 
-test('a new client gets its welcome first, then every client already on the network', { points: 5 }, async (h) => {
+test('a new client gets its welcome first, then every client already on the network', { points: 4 }, async (h) => {
   const world = new World(h);
   const [first, second] = two.servers;
   const s1 = await world.startServer(first!);
@@ -22,7 +22,7 @@ test('a new client gets its welcome first, then every client already on the netw
   await world.finish('client 102 to be welcomed and told of every client, and everyone told of it');
 });
 
-test("the course's eleven servers and eight clients: every registration reaches everyone, once", { points: 6 }, async (h) => {
+test("the course's eleven servers and eight clients: every registration reaches everyone, once", { points: 5 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(course);
   // Grader servers on the leaves watch what crosses the whole tree.
@@ -34,7 +34,7 @@ test("the course's eleven servers and eight clients: every registration reaches 
   await world.finish('every client to learn of every other, and every grader server of every client');
 });
 
-test('many registrations in one write, and registrations cut into single bytes', { points: 4 }, async (h) => {
+test('many registrations in one write, and registrations cut into single bytes', { points: 3 }, async (h) => {
   const world = new World(h);
   const [first, second] = two.servers;
   const s1 = await world.startServer(first!);

@@ -9,7 +9,7 @@ import { World, type ProgramClient } from './world.js';
 
 const test = phase(lab, '4.3');
 
-test('0 hops: two clients of one server', { points: 3 }, async (h) => {
+test('0 hops: two clients of one server', { points: 2 }, async (h) => {
   const world = new World(h);
   const s1 = await world.startServer(two.servers[0]!);
   await world.graderServer(201, { to: s1 });
@@ -36,7 +36,7 @@ test('1 hop: clients of neighbouring servers', { points: 3 }, async (h) => {
   await world.finish('each chat to cross the link once');
 });
 
-test('3 hops, through a grader server on the path that must pass the chat on', { points: 5 }, async (h) => {
+test('3 hops, through a grader server on the path that must pass the chat on', { points: 4 }, async (h) => {
   const world = new World(h);
   const [one, two_, three] = line4.servers;
   const s1 = await world.startServer(one!);
@@ -56,7 +56,7 @@ test('3 hops, through a grader server on the path that must pass the chat on', {
   await world.finish('every chat to arrive once, and to pass the grader server only on its way');
 });
 
-test('a random tree: every client reaches every other, exactly once', { points: 6 }, async (h) => {
+test('a random tree: every client reaches every other, exactly once', { points: 5 }, async (h) => {
   const world = new World(h);
   const seedValue = seed();
   const topology = randomTree(seedValue, 7);
@@ -76,6 +76,21 @@ test('a random tree: every client reaches every other, exactly once', { points: 
   await world.finish('all twelve chats to arrive, once each, and nowhere else');
 });
 
+test('a chat or a status whose way leads back where it came from is dropped, never sent back', { points: 1 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  const grader = await world.graderServer(201, { to: s1, mode: 'coalesced', behind: [{ id: 3001, kind: 'client' }, { id: 3002, kind: 'client' }] });
+  await world.client(102, s2);
+  await world.settle('the network to form');
+  // 3001 and 3002 are both behind the grader's server: server 1 has nowhere to send these but
+  // back, and must not (spec section 5). The grader expects them nowhere.
+  grader.chat(3001, 3002, 'next door', s1);
+  grader.status(3001, 3002, 0x00, 'next door too', s1);
+  grader.chat(3001, 102, 'across the network');
+  await world.finish('the chat and status for next door to go nowhere, and the chat for 102 to arrive');
+});
+
 test("the lab's client program chats across two servers", { points: 3 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
@@ -84,7 +99,7 @@ test("the lab's client program chats across two servers", { points: 3 }, async (
   await lines(alice, ["alice's welcome", 'STATUS 1 0x00 "Welcome to the Clemson Relay Chat network alice"']);
   // Grader servers on both sides, joining after alice: no chat may reach them, the programs'
   // registrations and quits must, once; and alice must not be told of them (they are servers).
-  await world.observers([s1, s2], 201);
+  const [west] = await world.observers([s1, s2], 201);
   const bob = await world.program(502, 'bob', s2);
   await lines(bob, ["bob's welcome", 'STATUS 2 0x00 "Welcome to the Clemson Relay Chat network bob"'], ['bob being told of alice', 'CLIENT 501 "alice" "the client program 501"']);
   await lines(alice, ['alice being told of bob', 'CLIENT 502 "bob" "the client program 502"']);
@@ -94,6 +109,9 @@ test("the lab's client program chats across two servers", { points: 3 }, async (
   bob.proc.send('QUIT "bye"\n');
   await lines(alice, ["bob's quit", 'QUIT 502 "bye"']);
   await bob.proc.expectExit(0, { what: 'to exit 0 after QUIT' });
+  // A status code takes 16 bits: printed with at least two hex digits, all of them (spec section 8.2).
+  west!.status(201, 501, 0x1234, 'a code above 0xff', s1);
+  await lines(alice, ['a status with the code 0x1234', 'STATUS 201 0x1234 "a code above 0xff"']);
   await world.finish("the programs' registrations and bob's quit to reach the grader servers, and the chat nowhere else");
 });
 

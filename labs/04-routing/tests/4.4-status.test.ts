@@ -2,15 +2,16 @@
 // refused with status 0x02 and goes no further; a chat to an id nobody has gets "Unknown ID X"
 // back; a status travels to its destination like a chat; bytes that start no message get status
 // 0x03, then the link is closed, and what was behind it is forgotten.
-import { phase } from '../../../grader/harness/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
-import { Code, T, encode, texts } from './crc.js';
+import { Code, T, encode, texts, type Msg } from './crc.js';
 import { line4, two } from './topologies.js';
 import { World } from './world.js';
 
 const test = phase(lab, '4.4');
 
-test('a server id already on the network is refused with status 0x02, and goes no further', { points: 4 }, async (h) => {
+test('a server id already on the network is refused with status 0x02, and goes no further', { points: 3 }, async (h) => {
   const world = new World(h);
   const [one, two_, three] = line4.servers;
   const s1 = await world.startServer(one!);
@@ -29,7 +30,7 @@ test('a server id already on the network is refused with status 0x02, and goes n
   await world.finish('a server with a free id to join after the refusals');
 });
 
-test('a client id already on the network is refused with status 0x02', { points: 3 }, async (h) => {
+test('a client id already on the network is refused with status 0x02', { points: 2 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
   const [s1, s2] = [servers.get(1)!, servers.get(2)!];
@@ -43,7 +44,7 @@ test('a client id already on the network is refused with status 0x02', { points:
   await world.finish('a client with a free id to join after the refusals');
 });
 
-test('a chat to an unknown id is answered with "Unknown ID X"', { points: 3 }, async (h) => {
+test('a chat to an unknown id is answered with "Unknown ID X"', { points: 2 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
   const [s1, s2] = [servers.get(1)!, servers.get(2)!];
@@ -57,7 +58,7 @@ test('a chat to an unknown id is answered with "Unknown ID X"', { points: 3 }, a
   await world.finish('both chats to be answered with status 0x01 "Unknown ID X"');
 });
 
-test('statuses travel to destinations several hops away', { points: 3 }, async (h) => {
+test('statuses travel to destinations several hops away', { points: 2 }, async (h) => {
   const world = new World(h);
   const [one, two_, three] = line4.servers;
   const s1 = await world.startServer(one!);
@@ -99,4 +100,69 @@ test('bytes that start no message get status 0x03, then the link is closed', { p
   const later = await world.client(103, s2);
   later.chat(102, 'still up?');
   await world.finish('server 2 to go on serving after the bad input');
+});
+
+test('a server that cannot join never hangs: it exits with an error, or stays up on its own', { points: 2 }, async (h) => {
+  const world = new World(h);
+  // The course's servers refuse a taken id with status 0x02 and leave the link open.
+  const refusing = await world.graderServer(250, { listen: true, style: 'course', behind: [{ id: 7, kind: 'server' }] });
+  await world.startUnjoined({ id: 7, name: 'seven-again' }, refusing, 'refuse');
+  // A parent whose answer is not its own registration: a protocol error (spec section 4.1).
+  const confused = await world.graderServer(251, { listen: true });
+  const notAnAnswer: Msg = { type: T.clientRegistration, source: 3001, lastHop: 0, name: 'not a server', info: '' };
+  await world.startUnjoined({ id: 8, name: 'eight' }, confused, [notAnAnswer]);
+  await world.finish('the refused server to stop or stay up alone, and the other to answer status 0x03 and close the link');
+});
+
+test('a first message that is not a registration, and a registration with id 0, are protocol errors', { points: 2 }, async (h) => {
+  const world = new World(h);
+  const s1 = await world.startServer(two.servers[0]!);
+  await world.graderServer(201, { to: s1 });
+  await world.client(101, s1);
+  await world.settle('the network to form');
+  const error = (text: string) => encode({ type: T.status, source: 1, destination: 0, code: Code.protocolError, text });
+  // A chat as the first message, one byte per write, in the name of a client that is on the network.
+  const chatter = await h.connect(s1.port, { name: 'a connection that chats first' });
+  await chatter.sendInPieces(encode({ type: T.chat, source: 101, destination: 101, text: 'who am I?' }));
+  await chatter.expectBytes(error('Expected a registration'), { what: 'status 0x03 "Expected a registration" from server 1, to destination 0' });
+  await chatter.expectClosed({ what: 'server 1 to close the link after the protocol error' });
+  const nobody = await h.connect(s1.port, { name: 'a client with id 0' });
+  nobody.send(encode({ type: T.clientRegistration, source: 0, lastHop: 0, name: 'nobody', info: '' }));
+  await nobody.expectBytes(error('Invalid ID 0'), { what: 'status 0x03 "Invalid ID 0" from server 1, to destination 0 (0 is never a machine, spec section 1)' });
+  await nobody.expectClosed({ what: 'server 1 to close the link after the protocol error' });
+  const later = await world.client(102, s1);
+  later.chat(101, 'nobody was told of the others');
+  await world.finish('server 1 to go on, having told nobody of either connection');
+});
+
+test('after a protocol error the server reads on until the link closes: its status is never lost to a reset', { points: 1 }, async (h) => {
+  const world = new World(h);
+  const s1 = await world.startServer(two.servers[0]!);
+  const raw = await h.connect(s1.port, { name: 'a connection that sends garbage' });
+  let reset: string | undefined;
+  raw.socket.on('error', (e: NodeJS.ErrnoException) => (reset ??= e.code ?? e.message));
+  // Garbage from the first byte on, and more every 20 ms: a server that stops reading makes its
+  // system answer the next bytes with a reset, which can destroy the status (spec section 6.4).
+  const began = Date.now();
+  let closedAt: number | undefined;
+  const garbage = Buffer.alloc(4096, 0x7f);
+  raw.send(garbage);
+  const pump = setInterval(() => {
+    const now = Date.now();
+    if (now - began > 1_000 || (closedAt !== undefined && now - closedAt > 200)) return clearInterval(pump);
+    if (raw.socket.writable) raw.socket.write(garbage);
+  }, 20);
+  try {
+    await raw.expectBytes(encode({ type: T.status, source: 1, destination: 0, code: Code.protocolError, text: texts.unknownType(0x7f) }), { what: 'status 0x03 "Unknown message type 0x7f" from server 1' });
+    await raw.expectClosed({ what: 'server 1 to close its side after the protocol error' });
+    closedAt = Date.now();
+    while (Date.now() - began <= 1_000 && Date.now() - closedAt <= 200) await delay(20);
+  } finally {
+    clearInterval(pump);
+  }
+  if (reset) {
+    throw new GradeFailure(`server 1 sent its status and closed its side, but then reset the link (${reset}) while the grader was still sending: after a protocol error a server keeps reading, and drops what it reads, until the other end closes or 2 seconds have passed (spec section 6.4)`);
+  }
+  raw.end();
+  await world.finish('server 1 to stay up');
 });

@@ -9,7 +9,7 @@ import { World } from './world.js';
 
 const test = phase(lab, '4.6');
 
-test('a server quit is passed on, and what was behind that server is forgotten', { points: 5 }, async (h) => {
+test('a server quit is passed on, and what was behind that server is forgotten', { points: 4 }, async (h) => {
   const world = new World(h);
   const [one, two_, three] = line4.servers;
   const s1 = await world.startServer(one!);
@@ -26,7 +26,7 @@ test('a server quit is passed on, and what was behind that server is forgotten',
   await world.finish('"Unknown ID 3101" once client 3101 is forgotten');
 });
 
-test('a server that dies takes its side of the tree with it', { points: 5 }, async (h) => {
+test('a server that dies takes its side of the tree with it', { points: 3 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(fork5);
   const [west, junction, east, south, farSouth] = [1, 2, 3, 4, 5].map((id) => servers.get(id)!);
@@ -43,7 +43,7 @@ test('a server that dies takes its side of the tree with it', { points: 5 }, asy
   await world.finish('"Unknown ID" across the dead server');
 });
 
-test('a cut link: each side forgets the other', { points: 5 }, async (h) => {
+test('a cut link: each side forgets the other', { points: 3 }, async (h) => {
   const world = new World(h);
   const [one, two_, three] = line4.servers;
   const s1 = await world.startServer(one!);

@@ -6,7 +6,8 @@
 //   0x00 / 0x80 registration   type u8 | source u32 | last hop u32 | name length u8 | info length u16 | name | info
 //   0x01 status                type u8 | source u32 | destination u32 | code u16 | text length u32 | text
 //   0x81 chat                  type u8 | source u32 | destination u32 | text length u32 | text
-//   0x82 / 0x02 quit           type u8 | source u32 | text length u32 | text
+//   0x82 client quit           type u8 | source u32 | text length u32 | text
+//   0x02 server quit           type u8 | source u32 | replacement id u32 | text length u32 | text
 
 export const T = {
   serverRegistration: 0x00,
@@ -17,7 +18,7 @@ export const T = {
   clientQuit: 0x82,
 } as const;
 
-export const Code = { welcome: 0x00, unknownId: 0x01, duplicateId: 0x02, protocolError: 0x03 } as const;
+export const Code = { welcome: 0x00, unknownId: 0x01, duplicateId: 0x02, protocolError: 0x03, notBehind: 0x04 } as const;
 
 export const maxTextBytes = 1024 * 1024;
 
@@ -25,13 +26,16 @@ export type Msg =
   | { type: 0x00 | 0x80; source: number; lastHop: number; name: string; info: string }
   | { type: 0x01; source: number; destination: number; code: number; text: string }
   | { type: 0x81; source: number; destination: number; text: string }
-  | { type: 0x82 | 0x02; source: number; text: string };
+  | { type: 0x82; source: number; text: string }
+  | { type: 0x02; source: number; replacement: number; text: string };
 
 /** The texts the spec fixes (section 6). */
 export const texts = {
   welcome: (name: string) => `Welcome to the Clemson Relay Chat network ${name}`,
   unknownId: (id: number) => `Unknown ID ${id}`,
-  duplicateId: (id: number) => `A machine has already registered with ID ${id}`,
+  /** A refused registration: the course keeps "Someone" for clients and "A machine" for servers. */
+  duplicateId: (id: number, kind: 'server' | 'client') => (kind === 'client' ? `Someone has already registered with ID ${id}` : `A machine has already registered with ID ${id}`),
+  notBehind: (id: number) => `Source ID ${id} is not behind this link`,
   unknownType: (type: number) => `Unknown message type 0x${type.toString(16).padStart(2, '0')}`,
 };
 
@@ -63,10 +67,13 @@ export function encode(msg: Msg): Buffer {
       const text = Buffer.from(msg.text);
       return Buffer.concat([u8(msg.type), u32(msg.source), u32(msg.destination), u32(text.length), text]);
     }
-    case 0x82:
-    case 0x02: {
+    case 0x82: {
       const text = Buffer.from(msg.text);
       return Buffer.concat([u8(msg.type), u32(msg.source), u32(text.length), text]);
+    }
+    case 0x02: {
+      const text = Buffer.from(msg.text);
+      return Buffer.concat([u8(msg.type), u32(msg.source), u32(msg.replacement), u32(text.length), text]);
     }
   }
 }
@@ -98,7 +105,7 @@ export class Decoder {
   private sizeOfFirst(): number | undefined {
     const p = this.pending;
     if (p.length === 0) return undefined;
-    const fixed: Record<number, number> = { 0x00: 12, 0x80: 12, 0x01: 15, 0x81: 13, 0x82: 9, 0x02: 9 };
+    const fixed: Record<number, number> = { 0x00: 12, 0x80: 12, 0x01: 15, 0x81: 13, 0x82: 9, 0x02: 13 };
     const head = fixed[p[0]!];
     if (head === undefined) {
       this.broken = `a message of unknown type 0x${p[0]!.toString(16).padStart(2, '0')} (bytes ${p.subarray(0, 16).toString('hex').replace(/(..)/g, '$1 ').trim()})`;
@@ -129,8 +136,10 @@ function parse(raw: Buffer): Msg {
       return { type, source, destination: raw.readUInt32BE(5), code: raw.readUInt16BE(9), text: raw.toString('utf8', 15) };
     case 0x81:
       return { type, source, destination: raw.readUInt32BE(5), text: raw.toString('utf8', 13) };
+    case 0x02:
+      return { type, source, replacement: raw.readUInt32BE(5), text: raw.toString('utf8', 13) };
     default:
-      return { type: type as 0x82 | 0x02, source, text: raw.toString('utf8', 9) };
+      return { type: type as 0x82, source, text: raw.toString('utf8', 9) };
   }
 }
 
@@ -150,6 +159,6 @@ export function describe(msg: Msg): string {
     case 0x82:
       return `client quit ${msg.source} ${short(msg.text)}`;
     case 0x02:
-      return `server quit ${msg.source} ${short(msg.text)}`;
+      return `server quit ${msg.source}${msg.replacement ? ` (replacement ${msg.replacement})` : ''} ${short(msg.text)}`;
   }
 }

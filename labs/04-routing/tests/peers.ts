@@ -25,11 +25,24 @@ export interface VirtualSpec {
   info?: string;
 }
 
+/**
+ * How a grader server behaves where the spec leaves a choice. kit: as the reference solution
+ * does. course: as the course's own servers do (spec section 10): its answer to a new neighbour
+ * starts with its own registration carrying its own id as the last hop, and it refuses a taken
+ * id with status 0x02 but leaves the link open.
+ */
+export type Style = 'kit' | 'course';
+
 export class GraderServer extends Node {
   readonly wires = new Set<Wire>();
   readonly table = new Map<number, Entry>();
   /** Your servers started with this one as their parent, that have not registered yet. */
   readonly awaiting = new Set<Node>();
+  /**
+   * Your servers this one does not let join: it refuses their id (status 0x02, the link left
+   * open, as the course does), or answers with these messages instead of its registration.
+   */
+  readonly rejecting = new Map<number, 'refuse' | Msg[]>();
   port = 0;
 
   constructor(
@@ -38,12 +51,14 @@ export class GraderServer extends Node {
     name: string,
     info: string,
     readonly mode: Mode,
+    readonly style: Style = 'kit',
   ) {
     super(id, 'server', 'grader', name, info);
   }
 
-  ownRegistration(): Msg {
-    return { type: T.serverRegistration, source: this.id, lastHop: 0, name: this.name, info: this.info };
+  /** Its own registration as it registers itself (last hop 0), or as the first of its answer. */
+  ownRegistration(answer = false): Msg {
+    return { type: T.serverRegistration, source: this.id, lastHop: answer && this.style === 'course' ? this.id : 0, name: this.name, info: this.info };
   }
 
   registrationOf(id: number, entry: Entry): Msg {
@@ -56,11 +71,11 @@ export class GraderServer extends Node {
     const wire = new Wire(this, socket, this.mode, this.world.hooks);
     const virtuals = behind.map((v) => this.world.virtualNode(v));
     if (options.refused) {
+      // Refused: the status must come; closing the link after it is the server's choice (6.3).
       wire.far = target;
       wire.state = 'detached';
       wire.refused = true;
-      wire.expectClose = true;
-      this.world.expectUnicast({ type: T.status, source: target.id, destination: 0, code: Code.duplicateId, text: texts.duplicateId(this.id) }, target, this, wire);
+      this.world.expectUnicast({ type: T.status, source: target.id, destination: 0, code: Code.duplicateId, text: texts.duplicateId(this.id, 'server') }, target, this, wire);
     } else {
       this.world.change(() => {
         this.world.join(this, target);
@@ -109,14 +124,14 @@ export class GraderServer extends Node {
     if (!entry || entry.wire || !node) throw new Error(`${this.label} announced no machine ${id}`);
     this.world.change(() => this.world.remove(node), new Map([[node, text]]));
     this.table.delete(id);
-    const quit: Msg = { type: entry.kind === 'server' ? T.serverQuit : T.clientQuit, source: id, text };
+    const quit = quitOf(entry.kind, id, text);
     for (const wire of this.live()) if (entry.kind === 'client' || this.isServerLink(wire)) wire.send([quit]);
   }
 
   /** This server leaves the network: a server quit on every link, then it closes them. */
   async quit(text: string): Promise<void> {
     this.world.change(() => this.world.remove(this, { withBehind: true }), new Map([[this as Node, text]]));
-    const quit: Msg = { type: T.serverQuit, source: this.id, text };
+    const quit = quitOf('server', this.id, text);
     await Promise.all(
       [...this.wires].map(async (wire) => {
         if (wire.closed) return;
@@ -211,10 +226,26 @@ export class GraderServer extends Node {
     const node = msg.type === T.serverRegistration ? [...this.awaiting].find((n) => n.id === msg.source) : undefined;
     if (!node) return false;
     this.awaiting.delete(node);
+    const rejection = this.rejecting.get(node.id);
+    if (rejection) {
+      wire.far = node;
+      wire.state = 'detached';
+      wire.refusedBy = 'grader';
+      if (rejection === 'refuse') {
+        // Refused as the course refuses: the status, and the link left open (spec section 6.3).
+        wire.send([{ type: T.status, source: this.id, destination: 0, code: Code.duplicateId, text: texts.duplicateId(node.id, 'server') }]);
+      } else {
+        // An answer that is not this server's registration: a protocol error (spec section 4.1).
+        this.world.expectUnicast({ type: T.status, source: node.id, destination: 0, code: Code.protocolError, text: 'Expected a registration' }, node, this, wire);
+        wire.expectClose = true;
+        wire.send(rejection);
+      }
+      return true;
+    }
     this.world.bind(wire, node);
     // The answer to a new neighbour (spec section 4.2): this server, then all it knows.
     const known = [...this.table].filter(([id]) => id !== msg.source).map(([id, entry]) => this.registrationOf(id, entry));
-    wire.send([this.ownRegistration(), ...known]);
+    wire.send([this.ownRegistration(true), ...known]);
     return true;
   }
 
@@ -225,10 +256,15 @@ export class GraderServer extends Node {
     for (const [id, entry] of [...this.table]) {
       if (entry.wire !== wire) continue;
       this.table.delete(id);
-      const quit: Msg = { type: entry.kind === 'server' ? T.serverQuit : T.clientQuit, source: id, text: 'Connection lost' };
+      const quit = quitOf(entry.kind, id, 'Connection lost');
       for (const other of others) if (entry.kind === 'client' || this.isServerLink(other)) other.send([quit]);
     }
   }
+}
+
+/** A quit for a machine that left: a server quit names no replacement (0). */
+export function quitOf(kind: 'server' | 'client', source: number, text: string): Msg {
+  return kind === 'server' ? { type: T.serverQuit, source, replacement: 0, text } : { type: T.clientQuit, source, text };
 }
 
 export class GraderClient extends Node {
@@ -254,12 +290,13 @@ export class GraderClient extends Node {
       wire.far = server;
       wire.state = 'detached';
       wire.refused = true;
-      wire.expectClose = true;
-      this.world.expectUnicast({ type: T.status, source: server.id, destination: 0, code: Code.duplicateId, text: texts.duplicateId(this.id) }, server, this, wire);
+      this.world.expectUnicast({ type: T.status, source: server.id, destination: 0, code: Code.duplicateId, text: texts.duplicateId(this.id, 'client') }, server, this, wire);
     } else {
       this.world.change(() => this.world.join(this, server));
       this.world.bind(wire, server);
-      this.world.expectUnicast({ type: T.status, source: server.id, destination: this.id, code: Code.welcome, text: texts.welcome(this.name) }, server, this, wire);
+      // The welcome's destination is the client's id, or 0 as the course's servers send it (4.2).
+      const welcome: Msg = { type: T.status, source: server.id, destination: this.id, code: Code.welcome, text: texts.welcome(this.name) };
+      this.world.expectUnicast(welcome, server, this, wire, [{ ...welcome, destination: 0 }]);
     }
     this.world.track(wire);
     const chats: Msg[] = (options.chats ?? []).map(({ to, text }) => ({ type: T.chat, source: this.id, destination: to, text }));

@@ -47,14 +47,16 @@ export class Wire {
   /** Registrations and quits still to come, per id, in order; `got` is what came. */
   readonly expected = new Map<number, Expect[]>();
   readonly got = new Map<number, Msg[]>();
-  /** Chats and statuses this link must receive, each once. */
-  readonly unicast: { msg: Msg; done: boolean; why: string }[] = [];
+  /** Chats and statuses this link must receive, each once (`alternatives`: other accepted forms). */
+  readonly unicast: { msg: Msg; alternatives: Msg[]; done: boolean; why: string }[] = [];
   received = 0;
   closed = false;
   /** Set when your server is expected to close this link (after a refusal or a protocol error). */
   expectClose = false;
   /** Set when the registration sent on this link must be refused (its id is taken). */
   refused = false;
+  /** Set when the grader refused the registration of your server on this link. */
+  refusedBy: 'grader' | undefined;
   private readonly decoder = new Decoder();
   private sending: Promise<void> = Promise.resolve();
 

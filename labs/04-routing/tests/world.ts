@@ -22,11 +22,11 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { onTestFinished } from 'vitest';
 import { GradeFailure, type FaultProxy, type Harness, type Proc } from '../../../grader/harness/index.js';
-import { describeExit } from '../../../grader/harness/process.js';
+import { NeverReady, describeExit } from '../../../grader/harness/process.js';
 import { bounded, deferred, scaled, seconds, withDeadline } from '../../../grader/harness/wait.js';
 import { Code, T, describe, encode, texts, type Msg } from './crc.js';
 import { Node, connect, disconnect, path as treePath, side } from './model.js';
-import { GraderClient, GraderServer, type VirtualSpec } from './peers.js';
+import { GraderClient, GraderServer, type Style, type VirtualSpec } from './peers.js';
 import { describeTree, type ServerSpec, type Topology } from './topologies.js';
 import type { Expect, Mode, Wire, WireHooks } from './wire.js';
 
@@ -62,6 +62,8 @@ export class World {
   /** Links your server closed unasked, while the grader waits to learn whether it crashed. */
   private readonly unexplained = new Set<Wire>();
   private readonly context: string[] = [];
+  /** The link of the grader server that watches which servers have joined (see joined()). */
+  private watch: Promise<Wire> | undefined;
   readonly hooks: WireHooks;
 
   constructor(readonly h: Harness) {
@@ -173,11 +175,14 @@ export class World {
     this.poke();
   }
 
-  /** Expects `msg` on each grader link along the path from `from` to `to` (on `only`, if given). */
-  expectUnicast(msg: Msg, from: Node, to: Node, only?: Wire): void {
+  /**
+   * Expects `msg` on each grader link along the path from `from` to `to` (on `only`, if given);
+   * any of `alternatives` is accepted in its place.
+   */
+  expectUnicast(msg: Msg, from: Node, to: Node, only?: Wire, alternatives: Msg[] = []): void {
     const why = `${describe(msg)}, on its way from ${from.label} to ${to.label}`;
     if (only) {
-      only.unicast.push({ msg, done: false, why });
+      only.unicast.push({ msg, alternatives, done: false, why });
       return;
     }
     const route = treePath(from, to);
@@ -187,7 +192,7 @@ export class World {
       if (a.role !== 'student' || b.role !== 'grader') continue;
       const wire = this.wires.find((w) => w.owner === b && w.far === a && w.state !== 'retired');
       if (!wire) throw new Error(`no grader link from ${b.label} to ${a.label}`);
-      wire.unicast.push({ msg, done: false, why });
+      wire.unicast.push({ msg, alternatives, done: false, why });
     }
   }
 
@@ -255,7 +260,83 @@ export class World {
       if (server.stopping || this.ending) return;
       this.report(`${server.title} stopped: ${describeExit(status)}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server), { cause: true });
     });
+    if (parent) await this.joined(server, parent);
     return server;
+  }
+
+  /**
+   * Waits until `server` is on the network. That it accepts connections does not say so: a server
+   * may listen before it has joined (spec section 2.1). Its parent's side does: a grader parent
+   * has its registration, and a parent of yours has passed it on to the grader's watching server
+   * on the first of your servers.
+   */
+  private async joined(server: StudentServer, parent: Node): Promise<void> {
+    let seen: () => boolean;
+    let where: string;
+    if (parent instanceof GraderServer) {
+      seen = () => !parent.awaiting.has(server);
+      where = `${parent.title}, its parent`;
+    } else {
+      const watch = await this.watcher();
+      seen = () => watch.got.get(server.id)?.some((m) => m.type === T.serverRegistration) ?? false;
+      where = `${watch.owner.title}, which watches the network from ${watch.far!.label}`;
+    }
+    const timeoutMs = scaled(settleMs);
+    const end = Date.now() + timeoutMs;
+    while (!seen()) {
+      if (this.unexplained.size === 0) this.raise();
+      if (server.proc.exit) this.raise();
+      const left = end - Date.now();
+      if (left <= 0) {
+        this.fail(`${server.title} accepts connections, but after ${seconds(timeoutMs)} its registration has not reached ${where}: a server joins by sending its own registration to its parent, which passes it on to every other server (spec sections 4.1 and 4.3)${server.proc.tailText()}`, this.wires.filter((w) => w.far === server || w.far === parent).slice(0, 4));
+      }
+      await Promise.race([this.wake.promise, delay(Math.min(left, 200))]);
+    }
+    this.note(`${server.label} has joined the network`);
+  }
+
+  /** The grader server that watches the network from the first of your servers, attached on first use. */
+  private watcher(): Promise<Wire> {
+    // Servers start side by side (build()): the first to ask attaches it, the others wait for it.
+    this.watch ??= (async () => {
+      const root = this.students.find((s) => !s.parent);
+      if (!root) throw new Error('no server of yours was started without a parent for the grader to watch from');
+      let id = 200;
+      while (this.nodes.has(id)) id--;
+      const server = await this.graderServer(id, { to: root, name: 'grader-watch', info: 'the grader, watching which servers have joined' });
+      return [...server.wires][0]!;
+    })();
+    return this.watch;
+  }
+
+  /**
+   * Starts one of your servers with a grader parent that does not let it join: it refuses the
+   * id as the course's servers do (status 0x02, the link left open), or (`answer`) answers with
+   * other messages than its registration. Your server must not hang: it exits with an error
+   * status, or stays up on its own (spec section 2.1). Returns its process if it stays up.
+   */
+  async startUnjoined(spec: ServerSpec, parent: GraderServer, answer: 'refuse' | Msg[] = 'refuse'): Promise<Proc | undefined> {
+    this.raise();
+    const server = new StudentServer(spec.id, 'server', 'student', spec.name, `server ${spec.id}, which the grader does not let join`);
+    parent.awaiting.add(server);
+    parent.rejecting.set(server.id, answer);
+    const how = answer === 'refuse' ? `refused its id with status 0x02 and left the link open, as the course's servers do` : 'answered with something other than its own registration';
+    let proc: Proc | undefined;
+    let stopped: string | undefined;
+    try {
+      proc = await this.h.start('server', { name: `server ${spec.id}`, params: { id: spec.id, servername: spec.name, info: server.info, connect_to_port: parent.port } });
+    } catch (error) {
+      if (error instanceof NeverReady) {
+        this.fail(`${parent.title} ${how}; then ${server.title} neither exited nor accepted connections: a server that cannot join must not hang (spec section 2.1).\n${(error as Error).message}`, [...parent.wires]);
+      }
+      stopped = (error as Error).message;
+    }
+    if (parent.awaiting.has(server)) this.fail(`${server.title} never registered with ${parent.title}, its parent${stopped ? `: ${stopped}` : ''}`, [...parent.wires]);
+    if (stopped !== undefined && /exited with code 0\b/.test(stopped)) {
+      this.fail(`${parent.title} ${how}; then ${server.title} exited with status 0: a server that cannot join exits with an error status, or stays up on its own (spec section 2.1).\n${stopped}`, [...parent.wires]);
+    }
+    this.note(proc ? `${server.label} stays up after the grader ${how}` : `${server.label} exited with an error status after the grader ${how}`);
+    return proc;
   }
 
   /**
@@ -282,10 +363,10 @@ export class World {
    */
   async graderServer(
     id: number,
-    options: { mode?: Mode; to?: StudentServer; listen?: boolean; behind?: VirtualSpec[]; name?: string; refused?: boolean } = {},
+    options: { mode?: Mode; to?: StudentServer; listen?: boolean; behind?: VirtualSpec[]; name?: string; info?: string; refused?: boolean; style?: Style } = {},
   ): Promise<GraderServer> {
     this.raise();
-    const server = new GraderServer(this, id, options.name ?? `grader-${id}`, `played by the grader`, options.mode ?? 'whole');
+    const server = new GraderServer(this, id, options.name ?? `grader-${id}`, options.info ?? `played by the grader`, options.mode ?? 'whole', options.style);
     if (options.listen) await server.listen();
     if (options.to) await server.attach(options.to, options.behind, { refused: options.refused });
     else {
@@ -376,9 +457,13 @@ export class World {
   }
 
   private received(wire: Wire, msg: Msg, raw: Buffer): void {
-    if (wire.state === 'pending' && !(wire.owner instanceof GraderServer && wire.owner.identify(wire, msg))) {
-      this.report(`${wire.owner.title} accepted a connection whose first message is ${describe(msg)}; it expected the registration of one of your servers started with it as parent (last hop 0)`, [wire]);
-      return;
+    if (wire.state === 'pending') {
+      if (!(wire.owner instanceof GraderServer && wire.owner.identify(wire, msg))) {
+        this.report(`${wire.owner.title} accepted a connection whose first message is ${describe(msg)}; it expected the registration of one of your servers started with it as parent (last hop 0)`, [wire]);
+        return;
+      }
+      // The registration the grader refused: nothing more to judge in it.
+      if (wire.refusedBy) return this.poke();
     }
     this.judge(wire, msg);
     if (wire.owner instanceof GraderServer && wire.state !== 'retired') wire.owner.handle(wire, msg, raw);
@@ -391,14 +476,14 @@ export class World {
       return this.report(`${at} as its first message; a new client's first message must be its welcome status (spec section 4.2)`, [wire]);
     }
     if (msg.type === T.status || msg.type === T.chat) {
-      const waiting = wire.unicast.find((u) => !u.done && sameMessage(u.msg, msg));
+      const waiting = wire.unicast.find((u) => !u.done && [u.msg, ...u.alternatives].some((m) => sameMessage(m, msg)));
       if (waiting) {
         waiting.done = true;
         return;
       }
       const close = wire.unicast.find((u) => !u.done && u.msg.type === msg.type);
       const hint = close ? `\n${diffMessages(close.msg, msg)}` : '';
-      const seen = wire.unicast.some((u) => u.done && sameMessage(u.msg, msg));
+      const seen = wire.unicast.some((u) => u.done && [u.msg, ...u.alternatives].some((m) => sameMessage(m, msg)));
       const pieces = { whole: '', bytes: ', and the grader sent every message on this link one byte per write: a message may arrive in pieces', coalesced: ', and the grader sent several messages in each write on this link: one read may hold several' };
       const reason = seen
         ? 'it already came once on this link: each chat and each status must arrive exactly once'
@@ -411,6 +496,7 @@ export class World {
     }
     if (wire.state !== 'bound') {
       if (wire.refused) this.report(`${at}, but your server should have refused this ${wire.owner.kind}'s registration (its id is taken, spec section 6.3) and sent nothing but the status 0x02`, [wire]);
+      if (wire.refusedBy) this.report(`${at}, but ${wire.owner.title} refused your server's registration: a refused server sends nothing more on that link (spec section 2.1)`, [wire]);
       return;
     }
     const list = wire.got.get(msg.source) ?? [];
@@ -582,9 +668,11 @@ function mismatch(want: Expect, msg: Msg, wire: Wire): string | undefined {
       return `it expected the registration of ${msg.source} first: a quit for a machine it was never told of`;
     }
     if (msg.type !== want.type) return `${msg.source} is a ${want.type === T.serverRegistration ? 'server' : 'client'}, so its registration has type 0x${want.type.toString(16).padStart(2, '0')}`;
-    if (msg.lastHop !== want.lastHop) {
+    // A machine's own registration carries last hop 0, or its own id as the course's servers send it.
+    const own = want.lastHop === 0 && msg.lastHop === msg.source;
+    if (msg.lastHop !== want.lastHop && !own) {
       return want.lastHop === 0
-        ? `a server's own registration carries last hop 0 (spec section 4.1), not ${msg.lastHop}`
+        ? `a server's own registration carries last hop 0 or its own id (spec section 4.1), not ${msg.lastHop}`
         : `expected last hop ${want.lastHop}: ${far.label} passed it on, and a server passing a registration on puts its own id there (spec section 4.3)`;
     }
     if (msg.name !== want.name || msg.info !== want.info) return `expected name ${JSON.stringify(want.name)} and info ${JSON.stringify(want.info)}, passed on unchanged`;

@@ -1,4 +1,4 @@
-// Phase 4.7 (hidden): the public phases again, on a random tree of nine servers with random
+// Phase 4.9 (hidden): the public phases again, on a random tree of nine servers with random
 // 32-bit ids, clients with random 32-bit ids, a quit and a dead server. The seed is printed; run
 // again with SWITCHBOARD_SEED=<seed> to get the same network.
 import { phase } from '../../../grader/harness/index.js';
@@ -6,7 +6,7 @@ import { random, randomTree, seed } from '../tests/topologies.js';
 import { World, type StudentServer } from '../tests/world.js';
 import lab from './lab.js';
 
-const test = phase(lab, '4.7');
+const test = phase(lab, '4.9');
 
 /** A random tree of your servers with wide ids, grader servers on its leaves, and five clients. */
 async function network(world: World, seedValue: number) {
