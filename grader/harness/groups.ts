@@ -4,6 +4,13 @@
 // Each group is also recorded on disk while it lives. If the grader itself is killed with
 // SIGKILL it cannot clean up, so the next run reads the records, finds groups whose owner is
 // gone, and reaps them. On Windows there are no process groups; `taskkill /T` kills the tree.
+//
+// A pid can be reused, so the reaper kills only what it can prove is its own. On Linux, the
+// leader's start time in /proc is recorded and must match. Elsewhere the record's time is the
+// proof: it is written just after the spawn returned, so our process was created before it,
+// while a process that reused the pid was created after ours ended, so after the record. The
+// creation time comes from `ps -o lstart=` (macOS and other Unix) or, on Windows, from
+// PowerShell's Get-Process, asked only at reaping time and only about the pids to check.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,8 +24,9 @@ interface GroupRecord {
   /** The grader run it belongs to: the CLI's process. */
   run: number;
   command: string;
+  /** When the record was written, just after the spawn returned: the process was created before. */
   started: string;
-  /** Start time of the group leader from /proc, to tell a reused pid from ours. */
+  /** Start time of the group leader from /proc (Linux), to tell a reused pid from ours. */
   startTicks?: string;
 }
 
@@ -49,6 +57,32 @@ function startTicks(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** ps's or PowerShell's answer, as pid to creation time in ms since the epoch. */
+export function parseCreationTimes(output: string, format: 'lstart' | 'filetime'): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const line of output.split(/\r?\n/)) {
+    const match = /^\s*(\d+)\s+(.+?)\s*$/.exec(line);
+    if (!match) continue;
+    // A Windows FILETIME counts 100 ns steps from 1601; lstart is a local time, to the second.
+    const ms = format === 'filetime' ? (/^\d+$/.test(match[2]!) ? Number(BigInt(match[2]!) / 10_000n) - 11_644_473_600_000 : NaN) : Date.parse(match[2]!);
+    if (Number.isFinite(ms)) times.set(Number(match[1]), ms);
+  }
+  return times;
+}
+
+/** When these processes were created, for those the OS tells (ps, or PowerShell on Windows). */
+export function creationTimes(pids: number[]): Map<number, number> {
+  if (pids.length === 0) return new Map();
+  if (isWindows) {
+    const script = `Get-Process -Id ${pids.join(',')} -ErrorAction SilentlyContinue | ForEach-Object { try { '{0} {1}' -f $_.Id, $_.StartTime.ToFileTimeUtc() } catch {} }`;
+    const ps = spawnSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', script], { encoding: 'utf8', windowsHide: true, timeout: 30_000 });
+    return parseCreationTimes(ps.stdout ?? '', 'filetime');
+  }
+  // LC_ALL=C: the date in English, which Date.parse reads, as a local time like ps prints it.
+  const ps = spawnSync('ps', ['-o', 'pid=,lstart=', ...pids.flatMap((pid) => ['-p', String(pid)])], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, timeout: 10_000 });
+  return parseCreationTimes(ps.stdout ?? '', 'lstart');
 }
 
 /** Sends a signal to a whole process group (a process tree on Windows). Never throws. */
@@ -126,17 +160,19 @@ export class GroupRegistry {
   }
 
   /**
-   * Kills groups left by earlier runs whose owner process is gone (a grader killed with SIGKILL).
-   * Returns the commands it reaped, so the caller can say so.
+   * Kills groups left by earlier runs whose owner process is gone (a grader killed with SIGKILL),
+   * when it can prove they are the ones recorded (see the top of this file); a record it cannot
+   * prove is dropped and its process left alone. Returns the commands it reaped, so the caller
+   * can say so.
    */
   reapOrphans(): string[] {
+    const orphans = this.records().filter((record) => record.run !== this.run && !alive(record.owner) && !alive(record.run));
+    // Where /proc cannot tell, ask the OS once for the creation times of every live leader.
+    const unproven = orphans.filter((record) => alive(record.pgid) && (record.startTicks === undefined || startTicks(record.pgid) === undefined));
+    const created = creationTimes(unproven.map((record) => record.pgid));
     const reaped: string[] = [];
-    for (const record of this.records()) {
-      if (record.run === this.run || alive(record.owner) || alive(record.run)) continue;
-      // A live leader with another start time is an unrelated process that reused the pid.
-      const now = startTicks(record.pgid);
-      const reused = record.startTicks !== undefined && now !== undefined && now !== record.startTicks;
-      if (!reused && groupAlive(record.pgid)) {
+    for (const record of orphans) {
+      if (groupAlive(record.pgid) && isOurs(record, created)) {
         killGroup(record.pgid, 'SIGKILL');
         reaped.push(record.command);
       }
@@ -144,4 +180,15 @@ export class GroupRegistry {
     }
     return reaped;
   }
+}
+
+/** Whether the live group with this record's id is the one the record was written for. */
+function isOurs(record: GroupRecord, created: Map<number, number>): boolean {
+  // Leader gone, group alive: a group's id is not given to a new process while the group has a
+  // member, so these are the remains of ours.
+  if (!isWindows && !alive(record.pgid)) return true;
+  const ticks = startTicks(record.pgid);
+  if (record.startTicks !== undefined && ticks !== undefined) return ticks === record.startTicks;
+  const at = created.get(record.pgid);
+  return at !== undefined && at <= Date.parse(record.started);
 }
