@@ -60,6 +60,15 @@ export async function relogin(h: Harness, server: Proc, name: string, waiting: n
   return peer;
 }
 
+/** Logs in to an existing account on a new connection, however many messages wait for it. */
+export async function loginAnyCount(h: Harness, server: Proc, name: string, when: string): Promise<Peer> {
+  const peer = await Peer.connect(h, server, { name: `${name} ${when}` });
+  peer.send(T.LOGIN, map({ name, password: `pw-${name}` }));
+  const frame = await peer.readReply(`LOGGED_IN for ${name}`);
+  if (frame.type !== BigInt(T.LOGGED_IN)) throw new GradeFailure(`${name} could not log in ${when}: ${peer.describe(frame)}`);
+  return peer;
+}
+
 /** A connection logged in to a new account. */
 export async function newUser(h: Harness, server: Proc, name: string): Promise<Peer> {
   const peer = await Peer.connect(h, server, { name });
