@@ -4,7 +4,8 @@
 // lines, a line length counted in multi-byte characters, /msg to oneself and to someone who
 // left, and five senders at once with other names. A server that checks names with a loose
 // pattern, counts characters instead of bytes, trims text, or keys the room case-insensitively
-// passes the public phases and loses points here (spec sections 2 to 5 and 8).
+// passes the public phases and loses points here (spec sections 2 to 5, 7 and 8). The last test
+// sends /quit with words and more lines after it, with "\r\n" endings.
 import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
 import { LineStream, connect, errorLine, join, joinAll, unexpected } from '../tests/chat.js';
 import lab from './lab.js';
@@ -57,7 +58,7 @@ test('text that looks like protocol, spaces and "\\r" inside a line are delivere
   }
 });
 
-test('/msg to oneself and to someone who left; five senders with other names, at once', { points: 3 }, async (h) => {
+test('/msg to oneself and to someone who left; five senders with other names, at once', { points: 2 }, async (h) => {
   const server = await h.start();
   const names = ['Xy', 'q-1', 'LONGNAME_abcdefg', 'm_m', 'Z9'] as const;
   const conns = await joinAll(h, server, names);
@@ -91,4 +92,19 @@ test('/msg to oneself and to someone who left; five senders with other names, at
       }
     }),
   );
+});
+
+test('"/quit" with words and lines after it in one write: nothing more in the name of the one who left', { points: 1 }, async (h) => {
+  const server = await h.start();
+  const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
+  // "\r\n" endings, a /quit with an argument, then a command and a chat line in the same write.
+  ann.send('/quit see you all\r\n/users\r\nstill talking after the quit\r\n');
+  await ann.expectLine('* bye', { what: 'the answer to "/quit see you all" (the argument text is ignored, section 5)' });
+  await ann.expectClosed({ what: 'the close after "* bye", with nothing after it: lines after /quit are ignored, commands included (section 7, item 1)' });
+  await bob.expectLine('* ann left', { what: 'the notice that ann left' });
+  // The name is free again at once; nothing from the old connection may appear as the new ann's.
+  await join(h, server, 'ann');
+  await bob.expectLine('* ann joined', { what: 'the notice that a new ann joined, and nothing before it: lines sent after /quit are not delivered' });
+  bob.send('/users\n');
+  await bob.expectLine(/^\* users: (ann bob|bob ann)$/, { what: 'the answer to /users, and nothing before it' });
 });

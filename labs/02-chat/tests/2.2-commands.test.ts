@@ -87,10 +87,13 @@ test('unknown commands are errors; /quit says bye and closes', { points: 3 }, as
     ann.send(`${line}\n`);
     await ann.expectLine(errorLine('unknown-command'), { what: `"ERR unknown-command ..." for ${quote(line)}` });
   }
-  ann.send('/quit\n');
+  // Lines after /quit, in the same write, are ignored (section 7, item 1): none may reach bob.
+  ann.send('/quit\nthis line comes after the quit\n/msg bob and so does this one\n');
   await ann.expectLine('* bye', { what: 'the answer to /quit' });
-  await ann.expectClosed({ what: 'the server to close the connection after "* bye"' });
+  await ann.expectClosed({ what: 'the server to close the connection after "* bye", with nothing after it' });
   await bob.expectLine('* ann left', { what: 'the notice that ann left with /quit' });
+  bob.send('/users\n');
+  await bob.expectLine('* users: bob', { what: 'the answer to /users, and nothing before it: the lines ann sent after /quit must be ignored, not delivered (section 7, item 1)' });
 
   const nameless = await connect(h, server, 'client that quits before choosing a name');
   nameless.send('/quit\n');
