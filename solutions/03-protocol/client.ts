@@ -11,11 +11,14 @@
 // its side. A server that cannot be reached or goes away is an error: a message on standard error
 // and exit status 1. So is a frame over the maximum (framing is lost); a frame we cannot decode or
 // show is reported on standard error and skipped, since its header told us where the next begins.
+// A request we cannot send (an int the encoding cannot carry, a frame over the maximum) is
+// reported on standard error, and nothing is sent for it.
 import net from 'node:net';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BadReply, describe, parseCommand } from './commands.js';
-import { FrameReader, FrameTooLarge, encodeFrame, type Frame } from './frames.js';
+import { FrameReader, FrameTooLarge, encodeFrame, maxPayload, type Frame } from './frames.js';
+import type { Reply } from './messages.js';
 import { DecodeError } from './values.js';
 import { wires } from './wire.js';
 
@@ -56,6 +59,26 @@ function finish(): void {
   socket.end();
 }
 
+/**
+ * Sends one request, unless it cannot be sent: an int outside the encoding's range (the encoders
+ * throw a RangeError), or a payload over the maximum, which the server would have to close for.
+ */
+function sendRequest(request: Reply): void {
+  let payload: Buffer;
+  try {
+    payload = wire!.encode(request.payload);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    console.error(`client: not sent: ${error.message}`);
+    return;
+  }
+  if (payload.length > maxPayload) {
+    console.error(`client: not sent: the request would be ${payload.length} bytes, over the maximum of ${maxPayload}`);
+    return;
+  }
+  socket.write(encodeFrame(request.type, payload));
+}
+
 function show(frame: Frame): void {
   try {
     for (const line of describe(frame.type, wire!.decode(frame.payload))) console.log(line);
@@ -75,7 +98,7 @@ socket.on('connect', () => {
     const command = parseCommand(line);
     if (command && 'quit' in command) finish();
     else if (command && 'problem' in command) console.error(command.problem);
-    else if (command) socket.write(encodeFrame(command.request.type, wire!.encode(command.request.payload)));
+    else if (command) sendRequest(command.request);
     if (interactive && !finished) input?.prompt();
   });
   input.on('close', finish);

@@ -10,7 +10,7 @@
 // Anything other than a ProtocolError or a DecodeError thrown while answering is a bug in this
 // server, not bad input, and is left to surface rather than be hidden.
 import type net from 'node:net';
-import { FrameReader, FrameTooLarge, encodeFrame, type Frame } from './frames.js';
+import { FrameReader, FrameTooLarge, encodeFrame, maxPayload, type Frame } from './frames.js';
 import { ProtocolError, Type, errorReply, isRequestType, messageValue, type Reply } from './messages.js';
 import type { Service, Session } from './service.js';
 import { DecodeError, valueMap, type Value } from './values.js';
@@ -26,8 +26,16 @@ export function serveConnection(socket: net.Socket, service: Service, wire: Wire
 
   const send = (reply: Reply): boolean => {
     if (closing || !socket.writable) return false;
+    let payload = wire.encode(reply.payload);
+    // Only a JSON PONG can outgrow a frame (its value written out in canonical form, `1e15` as
+    // 1000000000000000): it is answered as a request out of range instead (spec section 5.1).
+    if (payload.length > maxPayload) {
+      const error = new ProtocolError('bad-request', `the reply would be ${payload.length} bytes, over the maximum of ${maxPayload}`);
+      reply = errorReply(error);
+      payload = wire.encode(reply.payload);
+    }
     // A client that does not read its replies stops us reading its requests (see 'drain').
-    if (!socket.write(encodeFrame(reply.type, wire.encode(reply.payload)))) socket.pause();
+    if (!socket.write(encodeFrame(reply.type, payload))) socket.pause();
     return true;
   };
   const session: Session = {

@@ -26,11 +26,14 @@ if (!wire) {
  *
  * Contract (section 12):
  * - each line of standard input goes through parseCommand: a request is sent at once as a frame
- *   (encodeFrame(type, wire.encode(payload))), a problem is printed on standard error;
+ *   (encodeFrame(type, wire.encode(payload))), a problem is printed on standard error; a request
+ *   that cannot be sent (wire.encode throws a RangeError for an int the encoding cannot carry, or
+ *   the payload is over maxPayload) gets a line on standard error, and nothing is sent;
  * - each frame from the server (reassembled with a FrameReader) is printed as describe() says, as
  *   soon as it is complete, pushed messages included; a frame that does not decode or cannot be
  *   shown is reported on standard error and skipped; FrameTooLarge: report it and exit 1;
- * - `quit`, `exit` or the end of input: close your side, and exit 0 once the server closes its;
+ * - `quit`, `exit` or the end of input: close your side, print the replies that still arrive,
+ *   and exit 0 once the server closes its;
  * - a server that cannot be reached, closes the connection or resets it: a message on standard
  *   error (naming host and port if it could not connect) and exit status 1;
  * - a prompt "> " only when process.stdin.isTTY.

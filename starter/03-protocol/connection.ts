@@ -20,7 +20,10 @@ import type { Wire } from './wire.js';
  *   messageValue(message)) and returns false if the connection is closing;
  * - on 'close', call service.disconnect(session); on 'error', log it and carry on: one client's
  *   trouble must never crash the server;
- * - each frame out is encodeFrame(type, wire.encode(payload)).
+ * - each frame out is encodeFrame(type, wire.encode(payload)); a reply whose payload would be over
+ *   maxPayload (only a JSON PONG can be) is sent as a `bad-request` ERROR instead;
+ * - "closing" (push returns false) starts when the client's FIN is read, when you decide to
+ *   close, or when the connection fails; frames received before the FIN are still answered.
  *
  * Useful: socket.on('data' | 'close' | 'error' | 'drain'), socket.write(), socket.end().
  */

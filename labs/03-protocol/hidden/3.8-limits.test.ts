@@ -24,7 +24,8 @@ test('a payload of exactly the maximum is served, and errors about big payloads 
   await login(peer, 'alice');
   const to = 'z'.repeat(maxPayload - 40);
   peer.send(T.SEND, map({ to, text: '' }));
-  await peer.expectError('no-such-account', 'an ERROR "no-such-account" for a recipient named by a 1 MiB string, in a frame within the maximum', { timeoutMs: 15_000 });
+  const said = await peer.expectError('no-such-account', 'an ERROR "no-such-account" for a recipient named by a 1 MiB string, in a frame within the maximum', { timeoutMs: 15_000 });
+  if (Buffer.byteLength(said) > 1024) throw new GradeFailure(`the ERROR's message is ${Buffer.byteLength(said)} bytes; it may hold at most 1024, so a quote of the request must be cut (section 5.11)`);
   const key = 'k'.repeat(maxPayload / 2 - 20);
   peer.sendRaw(frame(T.PING, Buffer.concat([Buffer.from('0300000002', 'hex'), encodeValue(key), encodeValue(1n), encodeValue(key), encodeValue(2n)])), 'a PING whose map holds a 512 KiB key twice');
   await peer.expectError('bad-payload', 'an ERROR "bad-payload" for a repeated 512 KiB key, in a frame within the maximum', { timeoutMs: 15_000 });
@@ -81,7 +82,7 @@ test('a tolerant reader: keys in any order, unknown keys ignored, limits exact',
   await peer.expectPush({ from: 'alice', id, text }, 'the MESSAGE with a text of exactly 65,536 bytes');
 });
 
-test('a READ reply never exceeds the maximum frame', { points: 3 }, async (h) => {
+test('a READ reply never exceeds the maximum frame', { points: 2 }, async (h) => {
   for (const wire of ['binary', 'json'] as Wire[]) await readsFit(h, wire);
 });
 
@@ -117,3 +118,13 @@ async function readsFit(h: Harness, wire: Wire): Promise<void> {
   if (got.join() !== sent.join()) throw new GradeFailure(`bob read the ids ${got.join(', ')}; the messages sent were ${sent.join(', ')}, in that order`);
   stillRunning(server);
 }
+
+test('a JSON PONG that would not fit in a frame is refused, and the connection goes on', { points: 1 }, async (h) => {
+  const server = await h.start('server', { params: { wire: 'json' } });
+  const peer = await Peer.connect(h, server, { wire: 'json' });
+  // 70,000 times 1e15: 350 KB in the request, over 1.1 MiB once written in canonical form.
+  const text = `{"value":[${Array(70_000).fill('1e15').join(',')}]}`;
+  peer.sendRaw(frame(T.PING, Buffer.from(text)), `a JSON PING of ${text.length} bytes whose PONG, written canonically, would be over ${maxPayload}`);
+  await peer.expectError('bad-request', 'an ERROR "bad-request": the PONG would not fit in a frame (section 5.1)', { timeoutMs: 15_000 });
+  await peer.ping();
+});

@@ -38,9 +38,13 @@ test('log in: wrong password, unknown name, then the right one', { points: 3 }, 
   await peer.expectError('login-failed', 'an ERROR "login-failed" for a name no account has');
   peer.send(T.LOGIN, map({ name: 'Alice', password: 'right' }));
   await peer.expectError('login-failed', 'an ERROR "login-failed" for "Alice": names are case-sensitive');
+  peer.send(T.LOGIN, map({ name: 'alice', password: '' }));
+  await peer.expectError('bad-request', 'an ERROR "bad-request" for a LOGIN with an empty password (section 5.3)');
   await login(peer, 'alice', 0, 'right');
   peer.send(T.LOGIN, map({ name: 'alice', password: 'right' }));
   await peer.expectError('already-logged-in', 'an ERROR "already-logged-in" for a LOGIN on a logged-in connection');
+  peer.send(T.LOGIN, map({ name: 'alice', password: '' }));
+  await peer.expectError('bad-request', 'an ERROR "bad-request" for an empty password, even logged in: the shape is checked before the request\'s own errors (sections 5.3 and 6)');
   // Still logged in as alice: a request that needs a login works.
   peer.send(T.LIST_ACCOUNTS, map({ pattern: 'alice' }));
   await peer.expectReply(T.ACCOUNTS, map({ names: ['alice'] }), 'ACCOUNTS ["alice"]: the connection is still logged in');
@@ -78,7 +82,10 @@ test('sessions: login needed, one connection per account, logout and close free 
   await first.expectError('not-logged-in', 'an ERROR "not-logged-in" after LOGOUT');
   await login(second, 'alice');
   // Closing the connection logs it out too. The server's closing its side shows it has seen ours.
+  // The frames that arrived with the FIN are still answered, as a logged-in connection (section 7).
+  second.send(T.LIST_ACCOUNTS, map({ pattern: 'ali*' }));
   second.conn.end();
+  await second.expectReply(T.ACCOUNTS, map({ names: ['alice'] }), 'ACCOUNTS ["alice"] for the LIST_ACCOUNTS sent just before the FIN: it is answered, logged in');
   await second.conn.expectClosed({ what: 'the server to close the second connection after the client closed it' });
   const third = await Peer.connect(h, server, { name: 'third' });
   await login(third, 'alice');

@@ -18,13 +18,21 @@ test('a message to a logged-in recipient is pushed, and not also queued', { poin
   const id = await sendMessage(alice, 'bob', 'hello bob');
   await bob.expectPush({ from: 'alice', id, text: 'hello bob' }, 'the MESSAGE pushed to bob, who is logged in');
   await expectRead(bob, 10, [], 0, 'an empty MESSAGES: the pushed message was delivered, so it must not wait as well');
-  // To oneself: the same rules. The push and the SENT reply may come in either order.
-  const note = await sendMessage(alice, 'alice', 'note to self');
+  // To oneself: the same rules, and the push comes before the SENT reply (section 5.6).
+  alice.send(T.SEND, map({ to: 'alice', text: 'note to self' }));
+  const first = await alice.readFrame('the MESSAGE alice sent herself, then the SENT reply');
+  if (first.type !== BigInt(T.MESSAGE)) {
+    throw new GradeFailure(`alice sent a message to herself, logged in with nothing waiting: its MESSAGE push must come first and the SENT reply after it (section 5.6); the first frame was ${alice.describe(first)}`);
+  }
+  const note = (alice.decode(first, 'the MESSAGE alice sent herself') as Map<string, Value>).get('id');
+  if (typeof note !== 'bigint') throw new GradeFailure(`the MESSAGE alice sent herself has no int id: ${alice.describe(first)}`);
+  alice.pushes.push(first);
+  await alice.expectReply(T.SENT, map({ id: note }), `SENT {id: ${note}}, after the push of the same message`);
   await alice.expectPush({ from: 'alice', id: note, text: 'note to self' }, 'the MESSAGE alice sent herself');
   await expectRead(alice, 10, [], 0, 'an empty MESSAGES for alice after her own message was pushed');
 });
 
-test('a message to an offline recipient waits until it is read, once', { points: 4 }, async (h) => {
+test('a message to an offline recipient waits until it is read, once', { points: 3 }, async (h) => {
   const server = await h.start();
   const alice = await user(h, server, 'alice');
   await createAccount(alice, 'bob');
@@ -102,6 +110,36 @@ test('a sender deletes messages that still wait', { points: 2 }, async (h) => {
   const bob = await Peer.connect(h, server, { name: 'bob' });
   await login(bob, 'bob', 2);
   await expectRead(bob, 10, [{ from: 'alice', id: m2, text: 'two' }, { from: 'carol', id: c1, text: 'from carol' }], 0, 'MESSAGES without the deleted ones');
+});
+
+test('requests act for the logged-in account only; a new account of the same name is someone else', { points: 1 }, async (h) => {
+  const server = await h.start();
+  const alice = await user(h, server, 'alice');
+  const bob = await user(h, server, 'bob');
+  await createAccount(alice, 'carol');
+  // Keys that name another account are keys the spec does not list for these requests: ignored (section 7).
+  const reply = await alice.call(T.SEND, map({ to: 'bob', text: 'who sent this?', from: 'carol' }), T.SENT, 'SENT for a SEND that also holds the key from: "carol"');
+  await bob.expectPush({ from: 'alice', id: reply.get('id') as bigint, text: 'who sent this?' }, 'the MESSAGE from alice: a SEND acts for the logged-in account, whatever its "from" key says (sections 5.6 and 7)');
+  const forCarol = await sendMessage(bob, 'carol', 'for carol only');
+  alice.send(T.READ, map({ limit: 10n, name: 'carol' }));
+  await alice.expectReply(T.MESSAGES, map({ messages: [], remaining: 0n }), 'an empty MESSAGES: a READ reads the logged-in account\'s own queue, whatever its "name" key says');
+  alice.send(T.DELETE_MESSAGES, map({ ids: [forCarol], from: 'bob' }));
+  await alice.expectReply(T.DELETED, map({ ids: [] }), 'DELETED {ids: []}: alice cannot delete bob\'s message by naming him');
+  // A message the old alice sent is not the new alice's to delete (section 5.8).
+  const old = await sendMessage(alice, 'carol', 'from the first alice');
+  alice.send(T.DELETE_ACCOUNT, map());
+  await alice.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED for the first alice');
+  await createAccount(alice, 'alice');
+  await login(alice, 'alice');
+  alice.send(T.DELETE_MESSAGES, map({ ids: [old] }));
+  await alice.expectReply(T.DELETED, map({ ids: [] }), `DELETED {ids: []}: message ${old} was sent by the deleted alice, and a new account of the same name is someone else`);
+  alice.send(T.DELETE_ACCOUNT, map({ name: 'bob' }));
+  await alice.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED: alice deletes her own account, whatever the "name" key says');
+  bob.send(T.LIST_ACCOUNTS, map({ pattern: '*' }));
+  await bob.expectReply(T.ACCOUNTS, map({ names: ['bob', 'carol'] }), 'ACCOUNTS ["bob", "carol"]: bob\'s account is still there, alice\'s is gone');
+  const carol = await Peer.connect(h, server, { name: 'carol' });
+  await login(carol, 'carol', 2);
+  await expectRead(carol, 10, [{ from: 'bob', id: forCarol, text: 'for carol only' }, { from: 'alice', id: old, text: 'from the first alice' }], 0, 'MESSAGES with both messages, none deleted');
 });
 
 test('deleting an account deletes the messages waiting for it, not those it sent', { points: 2 }, async (h) => {

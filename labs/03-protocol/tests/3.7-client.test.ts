@@ -2,7 +2,7 @@ import lab from '../lab.js';
 import { phase } from '../../../grader/harness/index.js';
 import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { Peer } from './peer.js';
-import { T, frame, map, message, type Value, type Wire } from './wire.js';
+import { T, frame, map, maxPayload, message, type Value, type Wire } from './wire.js';
 
 const test = phase(lab, '3.7');
 
@@ -27,7 +27,7 @@ async function run(client: Proc, link: Peer, steps: Step[]): Promise<void> {
     client.send(`${command}\n`);
     await link.expectFrame(request[0], request[1], `the request for the command "${command}"`);
     link.conn.send(message(reply[0], reply[1], link.wire));
-    for (const line of printed) await client.expectOutput(line, { what: `the line "${line}" printed for the reply to "${command}"` });
+    for (const line of printed) await client.expectNextLine(line, { what: `the line "${line}" printed for the reply to "${command}"` });
   }
 }
 
@@ -56,49 +56,68 @@ test('commands become canonical request frames, and replies are printed', { poin
   ]);
 });
 
-test('pushed messages and errors are shown as they arrive; bad commands send nothing', { points: 3 }, async (h) => {
+test('pushed messages and errors are shown as they arrive; bad commands send nothing', { points: 2 }, async (h) => {
   const { client, link } = await clientWithFakeServer(h);
   // A push with no command before it.
   link.conn.send(message(T.MESSAGE, msg('carol', 9n, 'surprise')));
-  await client.expectOutput('message 9 from carol: surprise', { what: 'the pushed message, shown as it arrives' });
+  await client.expectNextLine('message 9 from carol: surprise', { what: 'the pushed message, shown as it arrives' });
   // A push cut into 7-byte pieces, and two pushes in one write.
   await link.conn.sendInPieces(message(T.MESSAGE, msg('dave', 10n, 'in pieces')), 7);
-  await client.expectOutput('message 10 from dave: in pieces', { what: 'a pushed message that arrived in 7-byte pieces' });
+  await client.expectNextLine('message 10 from dave: in pieces', { what: 'a pushed message that arrived in 7-byte pieces' });
   link.conn.send(Buffer.concat([message(T.MESSAGE, msg('erin', 11n, 'first of two')), message(T.MESSAGE, msg('erin', 12n, 'second of two'))]));
-  await client.expectOutput('message 11 from erin: first of two');
-  await client.expectOutput('message 12 from erin: second of two', { what: 'the second of two pushes that arrived in one read' });
+  await client.expectNextLine('message 11 from erin: first of two');
+  await client.expectNextLine('message 12 from erin: second of two', { what: 'the second of two pushes that arrived in one read' });
   // An error reply.
-  client.send('login alice wrong\n');
+  // A "\r\n" line ending is not part of the line (section 12).
+  client.send('login alice wrong\r\n');
   await link.expectFrame(T.LOGIN, map({ name: 'alice', password: 'wrong' }), 'the LOGIN request');
   link.conn.send(message(T.ERROR, map({ code: 'login-failed', message: 'wrong name or password' })));
-  await client.expectOutput('error login-failed: wrong name or password', { what: 'the ERROR reply, shown' });
+  await client.expectNextLine('error login-failed: wrong name or password', { what: 'the ERROR reply, shown' });
   // Commands that cannot be sent are not: the next frame must be the PING after them.
-  for (const bad of ['frobnicate', 'read many', 'delete seven', 'create onlyname', 'send bob']) client.send(`${bad}\n`);
+  // Nor are commands the encoding cannot carry: ints outside int64, a frame over the maximum.
+  const bad = ['frobnicate', 'read many', 'delete seven', 'create onlyname', 'send bob', 'read 9223372036854775808', 'delete 1 -9223372036854775809', `ping ${'x'.repeat(maxPayload)}`];
+  for (const line of bad) client.send(`${line}\n`);
   client.send('ping after the bad commands\n');
-  await link.expectFrame(T.PING, map({ value: 'after the bad commands' }), 'the PING typed after five commands that are not valid (they must send nothing)');
+  await link.expectFrame(T.PING, map({ value: 'after the bad commands' }), `the PING typed after ${bad.length} commands that cannot be sent (they must send nothing; section 12, rule 3)`);
   // A frame the client cannot decode is skipped; the client goes on.
   link.conn.send(frame(T.PONG, Buffer.from([0x03, 0x00, 0x00, 0x00, 0x01, 0xff])));
   link.conn.send(message(T.MESSAGE, msg('frank', 13n, 'after the bad frame')));
-  await client.expectOutput('message 13 from frank: after the bad frame', { what: 'a push after a frame the client could not decode' });
+  await client.expectNextLine('message 13 from frank: after the bad frame', { what: 'a push after a frame the client could not decode' });
 });
 
 test('the client speaks JSON with --wire json', { points: 2 }, async (h) => {
   const { client, link } = await clientWithFakeServer(h, 'json');
+  // 2^53 is an int in binary, but not in JSON: not sent.
+  client.send('read 9007199254740992\n');
   await run(client, link, [
     { command: 'login bob pw', request: [T.LOGIN, map({ name: 'bob', password: 'pw' })], reply: [T.LOGGED_IN, map({ name: 'bob', waiting: 0n })], printed: ['logged in as bob, 0 waiting'] },
     { command: 'send alice say "hi" \\o/', request: [T.SEND, map({ to: 'alice', text: 'say "hi" \\o/' })], reply: [T.SENT, map({ id: 4n })], printed: ['sent message 4'] },
     { command: 'read 2', request: [T.READ, map({ limit: 2n })], reply: [T.MESSAGES, map({ messages: [msg('alice', 2n, 'ünï ✓')], remaining: 0n })], printed: ['message 2 from alice: ünï ✓', '0 more waiting'] },
   ]);
   link.conn.send(message(T.MESSAGE, msg('carol', 5n, 'pushed in JSON'), 'json'));
-  await client.expectOutput('message 5 from carol: pushed in JSON', { what: 'a message pushed in JSON' });
+  await client.expectNextLine('message 5 from carol: pushed in JSON', { what: 'a message pushed in JSON' });
 });
 
-test('quit closes and exits 0; a vanished server is an error', { points: 1 }, async (h) => {
-  const { client, link } = await clientWithFakeServer(h, 'binary', 'client (quit)');
-  client.send('quit\n');
-  await link.conn.expectClosed({ what: 'the client to close its side after "quit", sending nothing' });
-  link.conn.end();
-  await client.expectExit(0);
+test('quit and the end of input close, print the replies still on their way, and exit 0; a vanished server is an error', { points: 2 }, async (h) => {
+  // The fake server answers only once the client has closed its side: replies to requests
+  // already sent must still be printed before the client exits (section 12, rule 6).
+  for (const ending of ['quit', 'the end of input'] as const) {
+    const { client, link } = await clientWithFakeServer(h, 'binary', `client (${ending})`);
+    client.send('login ann pw\nread\n');
+    if (ending === 'quit') client.send('quit\n');
+    else client.endInput();
+    await link.expectFrame(T.LOGIN, map({ name: 'ann', password: 'pw' }), 'the LOGIN request');
+    await link.expectFrame(T.READ, map({ limit: 10n }), 'the READ request');
+    await link.conn.expectClosed({ what: `the client to close its side after ${ending}, sending nothing more` });
+    link.conn.send(message(T.LOGGED_IN, map({ name: 'ann', waiting: 1n })));
+    link.conn.send(message(T.MESSAGES, map({ messages: [msg('bob', 4n, 'in flight')], remaining: 0n })));
+    link.conn.end();
+    await client.expectNextLines(['logged in as ann, 1 waiting', 'message 4 from bob: in flight', '0 more waiting'], {
+      what: `the replies that arrived after ${ending}, printed before the client exits`,
+    });
+    await client.expectExit(0, { what: `to exit with status 0 once the server closed its side after ${ending}` });
+    await client.expectNoMoreOutput({ what: 'nothing after the replies' });
+  }
   const other = await clientWithFakeServer(h, 'binary', 'client (server vanishes)');
   await other.link.conn.reset();
   await other.client.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
