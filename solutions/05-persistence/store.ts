@@ -81,7 +81,9 @@ export class Store {
       const record = intactAt(bytes, 0, 0xffff_ffff);
       if (!record || record.end !== bytes.length) throw new Refusal('snapshot', 0, 'it is not one intact SNAPSHOT record');
       if (record.type !== RecordType.SNAPSHOT) throw new Refusal('snapshot', 0, `its record has type ${record.type}, not ${RecordType.SNAPSHOT}`);
-      snapshotIndex = replay('snapshot', record, apply);
+      const payload = payloadOf('snapshot', record);
+      replay('snapshot', record, payload, apply);
+      snapshotIndex = payload.get('index') as bigint;
     }
     this.lastIndex = snapshotIndex;
 
@@ -91,11 +93,12 @@ export class Store {
       throw new Refusal('log', scan.end, `intact records follow it (the first at offset ${scan.intactAfter})`);
     }
     for (const record of scan.records) {
-      const index = indexOf('log', record);
+      const payload = payloadOf('log', record);
+      const index = payload.get('index') as bigint;
       // Left by a crash between the two halves of a compaction: the snapshot holds them already.
       if (index <= snapshotIndex) continue;
       if (index !== this.lastIndex + 1n) throw new Refusal('log', record.offset, `its index is ${index}, not ${this.lastIndex + 1n}`);
-      replay('log', record, apply);
+      replay('log', record, payload, apply);
       this.lastIndex = index;
       this.logRecords++;
     }
@@ -175,11 +178,12 @@ export class Store {
   }
 }
 
-function indexOf(file: string, record: Intact): bigint {
+/** An intact record's payload, which must be a map with an int "index"; a Refusal if it is not. */
+function payloadOf(file: string, record: Intact): ValueMap {
   try {
-    const index = decodePayload(record).get('index');
-    if (typeof index !== 'bigint') throw new DecodeError('it has no int "index"');
-    return index;
+    const payload = decodePayload(record);
+    if (typeof payload.get('index') !== 'bigint') throw new DecodeError('it has no int "index"');
+    return payload;
   } catch (error) {
     if (error instanceof DecodeError) throw new Refusal(file, record.offset, `an intact record is wrong: ${error.message}`);
     throw error;
@@ -187,14 +191,12 @@ function indexOf(file: string, record: Intact): bigint {
 }
 
 /** Applies one intact record; any fault in it is a Refusal naming the file and the offset. */
-function replay(file: string, record: Intact, apply: Apply): bigint {
-  const index = indexOf(file, record);
+function replay(file: string, record: Intact, payload: ValueMap, apply: Apply): void {
   try {
-    apply(record.type, decodePayload(record));
+    apply(record.type, payload);
   } catch (error) {
     throw new Refusal(file, record.offset, `an intact record of type ${record.type} is wrong: ${(error as Error).message}`);
   }
-  return index;
 }
 
 function writeExclusive(file: string, text: string): void {
