@@ -1,5 +1,6 @@
 // The client's two translations (spec/03-protocol.md, section 12): a typed command line into a
-// request, and a frame from the server into the lines to print. No I/O here.
+// request, and a frame from the server into the lines to print; and, new in lab 5, the filter that
+// keeps a message delivered twice across a crash from being shown twice. No I/O here.
 import { Type, type Reply } from './messages.js';
 import type { Value, ValueMap } from './values.js';
 import { valueMap } from './values.js';
@@ -112,6 +113,26 @@ export function describe(type: bigint, value: Value): string[] {
     default:
       throw new BadReply(`a frame of unknown type ${type}`);
   }
+}
+
+/**
+ * A frame's value without the messages whose ids were shown before (spec/05-persistence.md,
+ * section 10, rule 4: after a crash the server may deliver a message again), or undefined for a
+ * pushed MESSAGE already shown. Records the ids it lets through in `shown`.
+ */
+export function unseen(type: bigint, value: Value, shown: Set<bigint>): Value | undefined {
+  const fresh = (message: Value): boolean => {
+    const id = message instanceof Map ? message.get('id') : undefined;
+    if (typeof id !== 'bigint') return true; // describe() reports the bad message.
+    if (shown.has(id)) return false;
+    shown.add(id);
+    return true;
+  };
+  if (!(value instanceof Map)) return value;
+  if (type === Type.MESSAGE) return fresh(value) ? value : undefined;
+  const messages = value.get('messages');
+  if (type !== Type.MESSAGES || !Array.isArray(messages)) return value;
+  return new Map([...value, ['messages', messages.filter(fresh)]]);
 }
 
 function messageLine(message: Value): string {
