@@ -2,7 +2,7 @@ import lab from '../lab.js';
 import { phase } from '../../../grader/harness/index.js';
 import type { Harness } from '../../../grader/harness/index.js';
 import { Peer } from './peer.js';
-import { T, int64Max, int64Min, map, mapOf, show, type Value } from './wire.js';
+import { T, encodeValue, frame, int64Max, int64Min, map, mapOf, show, type Value } from './wire.js';
 
 const test = phase(lab, '3.1');
 
@@ -59,6 +59,12 @@ test('maps: empty, nested, keys in canonical order', { points: 4 }, async (h) =>
     ['a map with keys beyond the Basic Multilingual Plane', mapOf([['😀', 1n], ['～', 2n], ['z', 3n]])],
     ['maps inside lists inside maps', map({ users: [map({ name: 'alice', tags: ['x', 'y'] }), map({})], count: 2n })],
   ]);
+  // Sent out of canonical order, which a receiver accepts; the PONG is written in canonical order.
+  const server = await h.start();
+  const peer = await Peer.connect(h, server);
+  const unsorted = mapOf([['b', 1n], ['aa', 2n], ['日', 3n], ['a', 4n], ['é', 5n], ['B', 6n], ['', 7n]]);
+  peer.sendRaw(frame(T.PING, encodeValue(map({ value: unsorted }), { sortKeys: false })), 'a PING whose map has its keys out of canonical order');
+  await peer.expectReply(T.PONG, map({ value: unsorted }), 'the PONG, its map written in canonical key order (section 3): the sender sorts, whatever order it received');
 });
 
 test('every kind of value, nested together', { points: 3 }, async (h) => {
