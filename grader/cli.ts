@@ -7,14 +7,14 @@ import { parseArgs } from 'node:util';
 import { Chalk } from 'chalk';
 import { describeGraded, grade, groupsDir, selectPhases } from './engine.js';
 import { GroupRegistry } from './harness/groups.js';
-import { findLab, labDirs, loadLab } from './labs.js';
+import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
 import { renderRepeat, renderRun, type Style } from './report/terminal.js';
 import type { RunResult } from './results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const usage = `usage: npm run lab <lab> [-- options]
+const usage = forThisCopy(root, `usage: npm run lab <lab> [-- options]
 
   <lab>                 a lab number or name: 1, 01, echo, 01-echo
 
@@ -39,7 +39,7 @@ reports:
   --logs DIR            keep this run's logs in DIR (default: a new folder in .switchboard/runs)
   --verbose             the whole transcript and every process's last lines for each failure
 
-environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`;
+environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`);
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${usage}\n`);
@@ -92,7 +92,7 @@ async function main(): Promise<number> {
   }
   if (positionals.length !== 1) fail(positionals.length === 0 ? `which lab?\n\n${await listLabs()}` : `one lab at a time, not ${positionals.join(' ')}`);
   const dir = findLab(root, positionals[0]!);
-  if (!dir) fail(`there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
+  if (!dir) fail(notReleased(root, positionals[0]!) ?? `there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
   const lab = await loadLab(root, dir, { hidden: Boolean(values.hidden) });
 
   // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.

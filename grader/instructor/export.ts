@@ -3,53 +3,61 @@
 // grader, the package files (instructor scripts removed), a README for students, and a GitHub
 // Actions workflow that reports points to GitHub Classroom. It never holds solutions/, a lab's
 // hidden/ tests, the instructor tooling, or the kit's own tests that run the solutions.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabSpec } from '../lab.js';
-import { findLab, labDirs, loadLab } from '../labs.js';
-import { filesUnder } from './kit-files.js';
+import { loadLab, namesLab, releaseFile, type Release } from '../labs.js';
+import { type KitSource, PackageRefused, packageSource, sourceLabDirs } from './sources.js';
 import { parseOptions, usageError } from './usage.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const templates = path.join(root, 'grader', 'instructor', 'templates');
+const templates = 'grader/instructor/templates';
 
 /** Scripts only an instructor runs (they need the solutions or the instructor tooling). */
-const instructorScripts = ['grade', 'export', 'gradescope', 'bench'];
+const instructorScripts = ['grade', 'export', 'gradescope', 'bench', 'stress'];
 
 const usage = `usage: npm run export -- --out DIR [options]
 
-  --out DIR      where to write the student repository (a new or empty folder)
-  --labs LIST    only these labs, e.g. 1,2 (default: every lab: ${labDirs(root).join(', ')}); export
-                 only the labs you have released
-  --lab N        the lab the GitHub Classroom workflow grades unless the SWITCHBOARD_LAB variable
-                 says otherwise (default: the first exported lab)`;
+  --out DIR             where to write the student repository (a new or empty folder)
+  --labs LIST           only these labs, e.g. 1,2 (default: every lab); export only the labs you
+                        have released: the others are named in the export as not released yet
+  --lab N               the lab the GitHub Classroom workflow grades unless the SWITCHBOARD_LAB
+                        variable says otherwise (default: the first exported lab)
+  --from-working-tree   build from the files as they are now; by default the export is built
+                        from what is committed (HEAD), and refused while a file it would hold
+                        differs from HEAD or is untracked`;
 
 /** A kit test file that runs the reference solutions, or belongs to the instructor tooling. */
-function instructorTest(file: string): boolean {
+function instructorTest(source: KitSource, file: string): boolean {
   if (/^grader\/test\/(instructor-|fixtures\/instructor\/)/.test(file)) return true;
-  return file.endsWith('.test.ts') && /--solution|solutions\/|'solution'/.test(readFileSync(path.join(root, file), 'utf8'));
+  return file.endsWith('.test.ts') && /--solution|solutions\/|'solution'/.test(source.read(file).toString('utf8'));
 }
 
 /** Whether a file of spec/ or starter/ belongs to a lab (01-...) that is not exported. */
-function otherLab(file: string, exported: LabSpec[]): boolean {
+function otherLab(file: string, exported: string[]): boolean {
   const prefix = /^(\d\d)-/.exec(file.split('/')[1] ?? '')?.[1];
-  return prefix !== undefined && !exported.some((lab) => lab.dir.startsWith(`${prefix}-`));
+  return prefix !== undefined && !exported.some((dir) => dir.startsWith(`${prefix}-`));
 }
 
-/** Every file of the export, relative to the kit's root: what is copied as it is. */
-function copiedFiles(labs: LabSpec[]): string[] {
-  return [
-    ...['package-lock.json', 'tsconfig.json', 'vitest.config.ts', '.gitignore'].flatMap((file) => filesUnder(root, file)),
-    ...filesUnder(root, 'grader', (file) => !file.startsWith('grader/instructor/') && !(file.startsWith('grader/test/') && instructorTest(file))),
-    ...labs.flatMap((lab) => filesUnder(root, `labs/${lab.dir}`, (file) => !file.startsWith(`labs/${lab.dir}/hidden/`))),
-    ...filesUnder(root, 'starter', (file) => !otherLab(file, labs)),
-    ...filesUnder(root, 'spec', (file) => !otherLab(file, labs)),
-  ];
+/** Every file of the export that is copied as it is, relative to the kit's root. */
+function copiedFiles(source: KitSource, labs: string[]): string[] {
+  const top = ['package-lock.json', 'tsconfig.json', 'vitest.config.ts', '.gitignore', '.gitattributes'];
+  return source.files.filter((file) => {
+    if (top.includes(file)) return true;
+    if (file.startsWith('grader/')) return !file.startsWith('grader/instructor/') && !(file.startsWith('grader/test/') && instructorTest(source, file));
+    const lab = /^labs\/([^/]+)\//.exec(file)?.[1];
+    if (lab) return labs.includes(lab) && !file.startsWith(`labs/${lab}/hidden/`);
+    if (file.startsWith('starter/') || file.startsWith('spec/')) return !otherLab(file, labs);
+    return false;
+  });
 }
 
-function studentPackage(kitTestsLeft: boolean): string {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+/** What the export reads besides the files it copies: the package file and its templates. */
+const readFiles = ['package.json', ...['student-README.md', 'classroom.yml', 'classroom-report.mjs'].map((t) => `${templates}/${t}`)];
+
+function studentPackage(source: KitSource, kitTestsLeft: boolean): string {
+  const pkg = JSON.parse(source.read('package.json').toString('utf8')) as { scripts: Record<string, string> };
   for (const script of instructorScripts) delete pkg.scripts[script];
   if (!kitTestsLeft) delete pkg.scripts.test;
   return `${JSON.stringify(pkg, null, 2)}\n`;
@@ -59,15 +67,25 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/@@(\w+)@@/g, (whole, key: string) => values[key] ?? whole);
 }
 
-function studentReadme(labs: LabSpec[], lab: LabSpec): string {
+function studentReadme(source: KitSource, labs: LabSpec[], lab: LabSpec): string {
   const rows = labs.map(
     (l) => `| ${l.number} | ${l.title} | [labs/${l.dir}/README.md](labs/${l.dir}/README.md) | [spec/${l.dir}.md](spec/${l.dir}.md) | \`starter/${l.dir}/\` |`,
   );
-  return fill(readFileSync(path.join(templates, 'student-README.md'), 'utf8'), { LAB: String(lab.number), LABS_TABLE: rows.join('\n') });
+  return fill(source.read(`${templates}/student-README.md`).toString('utf8'), { LAB: String(lab.number), LABS_TABLE: rows.join('\n') });
+}
+
+/** The lab folders the user named among `all`, in order; a usage error names one that is not there. */
+function chosenLabs(all: string[], given: string | undefined): string[] {
+  if (!given) return all;
+  const names = given.split(',').map((s) => s.trim()).filter(Boolean);
+  const dirs = names.map((name) => all.find((dir) => namesLab(dir, name)) ?? usageError(usage, `there is no lab "${name}"; the labs are ${all.join(', ')}`));
+  return [...new Set(dirs)].sort();
 }
 
 async function main(): Promise<number> {
-  const values = parseOptions(usage, { options: { out: { type: 'string' }, labs: { type: 'string' }, lab: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const values = parseOptions(usage, {
+    options: { out: { type: 'string' }, labs: { type: 'string' }, lab: { type: 'string' }, 'from-working-tree': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (!values.out) usageError(usage, 'where to? --out DIR');
   const out = path.resolve(cwd, values.out);
@@ -75,28 +93,49 @@ async function main(): Promise<number> {
   const fromRoot = path.relative(root, out);
   if (!fromRoot.startsWith('..') && !path.isAbsolute(fromRoot)) usageError(usage, `${out} is inside the kit: export somewhere else`);
 
-  const names = values.labs ? values.labs.split(',').map((s) => s.trim()).filter(Boolean) : labDirs(root);
-  const dirs = names.map((name) => findLab(root, name) ?? usageError(usage, `there is no lab "${name}"; the labs are ${labDirs(root).join(', ')}`));
-  const labs = await Promise.all([...new Set(dirs)].sort().map((dir) => loadLab(root, dir)));
-  if (labs.length === 0) usageError(usage, 'there are no labs to export');
-  const graded = values.lab ? labs.find((l) => l.dir === findLab(root, values.lab!)) : labs[0];
+  let all: string[] = [];
+  let dirs: string[] = [];
+  let built;
+  try {
+    built = packageSource(root, Boolean(values['from-working-tree']), (source) => {
+      all = sourceLabDirs(source);
+      dirs = chosenLabs(all, values.labs);
+      return [...copiedFiles(source, dirs), ...readFiles];
+    });
+  } catch (error) {
+    if (!(error instanceof PackageRefused)) throw error;
+    process.stderr.write(`export: ${error.message}\n`);
+    return 1;
+  }
+  const { source } = built;
+  // The selection ran last on the source it builds from: `all` and `dirs` are that source's.
+  dirs = chosenLabs((all = sourceLabDirs(source)), values.labs);
+  if (dirs.length === 0) usageError(usage, 'there are no labs to export');
+  const labs = await Promise.all(dirs.map((dir) => loadLab(root, dir)));
+  const graded = values.lab ? labs.find((l) => namesLab(l.dir, values.lab!)) : labs[0];
   if (!graded) usageError(usage, `--lab ${values.lab} is not among the exported labs (${labs.map((l) => l.number).join(', ')})`);
 
-  const files = copiedFiles(labs);
+  const files = copiedFiles(source, dirs);
   const kitTestsLeft = files.some((file) => file.startsWith('grader/test/') && file.endsWith('.test.ts'));
-  const write = (file: string, data: string | Buffer) => {
-    mkdirSync(path.dirname(path.join(out, file)), { recursive: true });
-    writeFileSync(path.join(out, file), data);
+  const write = (file: string, data: string | Buffer, mode = 0o644) => {
+    const target = path.join(out, file);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, data);
+    if (mode !== 0o644) chmodSync(target, mode);
   };
-  for (const file of files) write(file, readFileSync(path.join(root, file)));
-  write('package.json', studentPackage(kitTestsLeft));
-  write('README.md', studentReadme(labs, graded));
+  for (const file of files) write(file, source.read(file), source.mode(file));
+  write('package.json', studentPackage(source, kitTestsLeft));
+  write('README.md', studentReadme(source, labs, graded));
   const nodeMajor = process.versions.node.split('.')[0]!;
-  write('.github/workflows/classroom.yml', fill(readFileSync(path.join(templates, 'classroom.yml'), 'utf8'), { LAB: String(graded.number), NODE_MAJOR: nodeMajor }));
-  write('.github/classroom/report.mjs', readFileSync(path.join(templates, 'classroom-report.mjs')));
+  write('.github/workflows/classroom.yml', fill(source.read(`${templates}/classroom.yml`).toString('utf8'), { LAB: String(graded.number), NODE_MAJOR: nodeMajor }));
+  write('.github/classroom/report.mjs', source.read(`${templates}/classroom-report.mjs`));
+  const release: Release = { released: dirs, notYet: all.filter((dir) => !dirs.includes(dir)) };
+  write(releaseFile, `${JSON.stringify(release, null, 2)}\n`);
 
   process.stdout.write(
-    `${out}: a student repository with lab(s) ${labs.map((l) => `${l.number} ${l.dir}`).join(', ')} (${files.length + 4} files)\n` +
+    `${out}: a student repository with lab(s) ${labs.map((l) => `${l.number} ${l.dir}`).join(', ')} (${files.length + 5} files)\n` +
+      `built from ${source.description}\n` +
+      (release.notYet.length ? `not released yet (named so, nothing of them included): ${release.notYet.join(', ')}\n` : '') +
       `GitHub Classroom grades lab ${graded.number} unless the SWITCHBOARD_LAB variable says otherwise.\n` +
       `Next: cd there, \`npm ci && npm run lab ${graded.number}\` to try it, then push it as the assignment's template repository.\n`,
   );

@@ -1,18 +1,22 @@
 // `npm run gradescope -- --lab N --out FILE.zip`: an autograder package in Gradescope's layout.
 // At the top, setup.sh (installs Node.js and the kit's dependencies when Gradescope builds the
-// image) and run_autograder (grades one submission); beside them, the parts of the kit that
-// grading needs: the grader, the labs' public and hidden tests, the lab's starter (for files a
-// submission leaves out) and the package files. No reference solution goes in.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+// image) and run_autograder (grades one submission); beside them, only what grading this lab
+// needs: the grader (without the kit's tests and without the instructor tools, but for
+// run_autograder's own autograder.ts and what it imports), this lab's public and hidden tests
+// (no other lab's: a student's program output is shown in Gradescope's feedback, and a program
+// could print any file it can read), this lab's starter (for files a submission leaves out) and
+// the package files. No reference solution goes in. Built from what is committed (see sources.ts).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLab } from '../labs.js';
-import { filesUnder } from './kit-files.js';
+import { importClosure, type KitSource, PackageRefused, packageSource } from './sources.js';
 import { labOption, parseOptions, shownPath, usageError } from './usage.js';
 import { makeZip, type ZipEntry } from './zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const templates = path.join(root, 'grader', 'instructor', 'templates');
+const templates = 'grader/instructor/templates';
+const scripts = ['setup.sh', 'run_autograder'];
 const visibilities = ['hidden', 'after_due_date', 'after_published', 'visible'];
 
 const usage = `usage: npm run gradescope -- --lab N --out FILE.zip [options]
@@ -22,16 +26,28 @@ const usage = `usage: npm run gradescope -- --lab N --out FILE.zip [options]
   --hidden-visibility WHEN    when students see the hidden phases' tests: ${visibilities.join(', ')}
                               (default: after_published)
   --node VERSION              the Node.js version setup.sh installs (default: this one, ${process.versions.node})
-  --timeout SECONDS           stop grading one submission after this long (default: 900)`;
+  --timeout SECONDS           stop grading one submission after this long (default: 900)
+  --from-working-tree         build from the files as they are now; by default the package is
+                              built from what is committed (HEAD), and refused while a file it
+                              would hold differs from HEAD or is untracked`;
 
 /** The kit's files that grading lab `dir` needs, as paths relative to the root. */
-function gradingFiles(dir: string): string[] {
-  return [
-    ...['package.json', 'package-lock.json', 'tsconfig.json'].flatMap((file) => filesUnder(root, file)),
-    ...filesUnder(root, 'grader', (file) => !file.startsWith('grader/test/')),
-    ...filesUnder(root, 'labs'),
-    ...filesUnder(root, `starter/${dir}`),
-  ];
+function gradingFiles(source: KitSource, dir: string): string[] {
+  const lab = `labs/${dir}/`;
+  const fromLab = importClosure(source, source.files.filter((file) => file.startsWith(lab)));
+  for (const file of fromLab) {
+    // A lab's tests may use another lab's public helpers, never a solution or hidden tests.
+    if (!file.startsWith(lab) && (file.startsWith('solutions/') || /^labs\/[^/]+\/hidden\//.test(file))) {
+      throw new Error(`lab ${dir}'s tests import ${file}, which a Gradescope package must not hold`);
+    }
+  }
+  const autograder = importClosure(source, ['grader/instructor/autograder.ts']);
+  const top = ['package.json', 'package-lock.json', 'tsconfig.json'];
+  return source.files.filter((file) => {
+    if (top.includes(file) || fromLab.has(file) || file.startsWith(`starter/${dir}/`)) return true;
+    if (file.startsWith('grader/instructor/')) return autograder.has(file);
+    return file.startsWith('grader/') && !file.startsWith('grader/test/');
+  });
 }
 
 function fill(template: string, values: Record<string, string>): string {
@@ -40,15 +56,16 @@ function fill(template: string, values: Record<string, string>): string {
 
 async function main(): Promise<number> {
   const values = parseOptions(usage, {
-      options: {
-        lab: { type: 'string' },
-        out: { type: 'string' },
-        'hidden-visibility': { type: 'string' },
-        node: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    options: {
+      lab: { type: 'string' },
+      out: { type: 'string' },
+      'hidden-visibility': { type: 'string' },
+      node: { type: 'string' },
+      timeout: { type: 'string' },
+      'from-working-tree': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const cwd = process.env.INIT_CWD ?? process.cwd();
   const dir = labOption(usage, root, values.lab);
   if (!values.out) usageError(usage, 'where to? --out FILE.zip');
@@ -60,12 +77,21 @@ async function main(): Promise<number> {
   const timeout = values.timeout ?? '900';
   if (!/^\d+$/.test(timeout)) usageError(usage, `--timeout wants a whole number of seconds, got "${timeout}"`);
 
+  let built;
+  try {
+    built = packageSource(root, Boolean(values['from-working-tree']), (source) => [...gradingFiles(source, dir), ...scripts.map((s) => `${templates}/${s}`)]);
+  } catch (error) {
+    if (!(error instanceof PackageRefused)) throw error;
+    process.stderr.write(`gradescope: ${error.message}\n`);
+    return 1;
+  }
+  const { source } = built;
   const lab = await loadLab(root, dir, { hidden: true });
   const hidden = lab.phases.filter((p) => p.hidden);
   const placeholders = { LAB: dir, NODE_VERSION: node, VISIBILITY: visibility, TIMEOUT: timeout };
-  const entries: ZipEntry[] = gradingFiles(dir).map((file) => ({ path: file, data: readFileSync(path.join(root, file)) }));
-  for (const script of ['setup.sh', 'run_autograder']) {
-    const text = fill(readFileSync(path.join(templates, script), 'utf8'), placeholders);
+  const entries: ZipEntry[] = gradingFiles(source, dir).map((file) => ({ path: file, data: source.read(file), mode: source.mode(file) }));
+  for (const script of scripts) {
+    const text = fill(source.read(`${templates}/${script}`).toString('utf8'), placeholders);
     entries.push({ path: script, data: Buffer.from(text), mode: 0o755 });
   }
 
@@ -75,6 +101,7 @@ async function main(): Promise<number> {
   const points = lab.phases.reduce((sum, p) => sum + p.points, 0);
   process.stdout.write(
     `${shownPath(cwd, out)}: lab ${lab.number} (${lab.title}), ${entries.length} files, Node ${node}\n` +
+      `built from ${source.description}\n` +
       `phases ${lab.phases.map((p) => p.id).join(' ')}; ${points} points, of which ${hidden.length ? `${hidden.map((p) => `${p.id} (${p.points})`).join(', ')} hidden, shown ${visibility}` : 'none hidden'}\n` +
       `On Gradescope: a Programming Assignment, autograder points ${points}; Configure Autograder, Zip file upload, this file, Update Autograder.\n`,
   );

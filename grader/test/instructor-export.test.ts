@@ -9,12 +9,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { filesUnder } from '../instructor/kit-files.js';
 import { labDirs } from '../labs.js';
-import { removeDir, runInstructor, tempDir } from './fixtures/instructor/submissions.js';
-import { ms, root } from './support.js';
+import { kitCopy, removeDir, runInstructor, tempDir } from './fixtures/instructor/submissions.js';
+import { ms } from './support.js';
 
 const scratch = tempDir('export');
 const out = path.join(scratch, 'student');
 let exported: string[];
+/** Packages are built from what is committed: a committed copy of the kit as it is now. */
+let root: string;
 
 const secret = (file: string) => file.startsWith('solutions/') || /^labs\/[^/]+\/hidden\//.test(file);
 const hash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -25,7 +27,8 @@ function npm(args: string[], timeout: number) {
 }
 
 beforeAll(async () => {
-  const made = await runInstructor('export', ['--out', out]);
+  root = kitCopy(path.join(scratch, 'kit'));
+  const made = await runInstructor('export', ['--out', out], { kit: root });
   expect(made.exitCode, String(made.stderr)).toBe(0);
   exported = filesUnder(out, '.').map((f) => f.replace(/^\.\//, ''));
 }, ms(60_000));

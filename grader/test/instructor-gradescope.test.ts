@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadLab } from '../labs.js';
 import { readZip } from '../instructor/zip.js';
-import { removeDir, runInstructor, solution, starter, tempDir } from './fixtures/instructor/submissions.js';
+import { kitCopy, removeDir, runInstructor, solution, starter, tempDir } from './fixtures/instructor/submissions.js';
 import { ms, root } from './support.js';
 
 interface Results {
@@ -36,7 +36,9 @@ async function grade(fill: (submission: string) => void): Promise<Results> {
 }
 
 beforeAll(async () => {
-  const made = await runInstructor('gradescope', ['--lab', '1', '--out', zip]);
+  // Packages are built from what is committed: from a committed copy of the kit as it is now.
+  const kit = kitCopy(path.join(home, 'kit'));
+  const made = await runInstructor('gradescope', ['--lab', '1', '--out', zip], { kit });
   expect(made.exitCode, String(made.stderr)).toBe(0);
   files = readZip(readFileSync(zip));
   for (const [name, data] of Object.entries(files)) {
