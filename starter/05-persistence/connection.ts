@@ -1,0 +1,115 @@
+// One client connection: bytes in, frames out (spec/03-protocol.md, sections 2, 6 and 7), with
+// every outgoing frame held until the log is synced (spec/05-persistence.md, section 6).
+//
+// Incoming bytes go into a FrameReader; each complete frame is answered before the next is read,
+// so replies stay in the order the requests came. A reply or a push is not written at once: it
+// joins `held`, and the Outbox calls release() once the records appended before it are on disk.
+// Holding pushes and replies in one list keeps their order on the connection as lab 3 had it.
+//
+// A held frame that carries messages (a push, a MESSAGES reply) delivers them only when it is
+// written; then the service records the delivery. If the connection closes first, the messages
+// were not delivered, and the service queues them again.
+import type net from 'node:net';
+import { FrameReader, FrameTooLarge, encodeFrame, type Frame } from './frames.js';
+import { decodeValue } from './decode.js';
+import { encodeValue } from './encode.js';
+import { ProtocolError, Type, errorReply, isRequestType, messageValue, type Reply } from './messages.js';
+import type { Outbox } from './outbox.js';
+import type { Service, Session } from './service.js';
+import { DecodeError, valueMap, type Value } from './values.js';
+
+/** How long a connection closed for a frame over the maximum may linger if the client ignores it. */
+const lingerMs = 5_000;
+
+export function serveConnection(socket: net.Socket, service: Service, outbox: Outbox): void {
+  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const reader = new FrameReader();
+  const held: { frame: Buffer; delivers: bigint[] }[] = [];
+  let closing = false;
+  let closed = false;
+  /** The client closed its side (a FIN): we close ours once its replies are written. */
+  let peerEnded = false;
+
+  const holder = {
+    release(): void {
+      for (const { frame, delivers } of held.splice(0)) {
+        // A client that does not read stops us reading its requests (see 'drain').
+        if (!socket.write(frame)) socket.pause();
+        if (delivers.length > 0) service.delivered(delivers);
+      }
+      if (closing) finishClosing();
+      else if (peerEnded) socket.end();
+    },
+  };
+
+  const send = (reply: Reply): boolean => {
+    if (closed || !socket.writable) return false;
+    held.push({ frame: encodeFrame(reply.type, encodeValue(reply.payload)), delivers: reply.delivers ?? [] });
+    outbox.hold(holder);
+    return true;
+  };
+  const session: Session = {
+    account: undefined,
+    push: (message) => !closing && send({ type: Type.MESSAGE, payload: messageValue(message), delivers: [message.id] }),
+  };
+
+  const answer = (frame: Frame): Reply => {
+    try {
+      // The type first: a payload's format belongs to its type, so an unknown type's is not decoded.
+      if (!isRequestType(frame.type)) throw new ProtocolError('unknown-type', `${frame.type} is not a request type`);
+      let payload: Value;
+      try {
+        payload = decodeValue(frame.payload);
+      } catch (error) {
+        if (error instanceof DecodeError) throw new ProtocolError('bad-payload', error.message);
+        throw error;
+      }
+      return service.handle(session, frame.type, payload);
+    } catch (error) {
+      if (error instanceof ProtocolError) return errorReply(error);
+      throw error;
+    }
+  };
+
+  // After frame-too-large: the error frame goes out with the next release, then our FIN.
+  const finishClosing = () => {
+    socket.end();
+    socket.resume();
+    setTimeout(() => socket.destroy(), lingerMs).unref();
+  };
+  const closeForOversize = (error: FrameTooLarge) => {
+    console.log(`${peer}: ${error.message}; closing`);
+    send({ type: Type.ERROR, payload: valueMap({ code: 'frame-too-large', message: error.message }) });
+    closing = true;
+    service.disconnect(session);
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    if (closing) return;
+    reader.push(chunk);
+    try {
+      for (let frame = reader.next(); frame && !closing; frame = reader.next()) send(answer(frame));
+    } catch (error) {
+      if (error instanceof FrameTooLarge) closeForOversize(error);
+      else throw error;
+    }
+  });
+  socket.on('end', () => {
+    peerEnded = true;
+    if (held.length === 0 && !closing) socket.end();
+  });
+  socket.on('drain', () => {
+    if (!closing) socket.resume();
+  });
+  socket.on('close', () => {
+    closed = true;
+    outbox.forget(holder);
+    // Frames never written delivered nothing: their messages wait again.
+    service.undelivered(held.splice(0).flatMap((h) => h.delivers));
+    service.disconnect(session);
+    console.log(`${peer} disconnected`);
+  });
+  // A reset or a failed write is the network's doing, not a reason to stop serving the others.
+  socket.on('error', (error) => console.log(`${peer}: ${error.message}`));
+  console.log(`${peer} connected`);
+}
