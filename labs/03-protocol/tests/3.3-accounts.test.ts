@@ -110,6 +110,8 @@ test('list accounts with wildcard patterns', { points: 3 }, async (h) => {
     ['bob', ['bob']],
     ['?', []],
     ['??', ['al']],
+    // "?" is exactly one character, never none: "a?l" is not "al".
+    ['a?l', []],
     ['*i*i*', ['alicia']],
     ['x*', ['x_y-z']],
     ['B*', ['Bob']],
