@@ -46,6 +46,20 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
+const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit'];
+
+/** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
+function optionsNpmTook(values: Record<string, unknown>): string[] {
+  if (process.env.npm_lifecycle_event === undefined) return [];
+  return npmSwallows.filter((option) => values[option] === undefined && process.env[`npm_config_${option}`] !== undefined);
+}
+
+/** --verbose before `--` is npm's own option: it turns npm's log level up. */
+function npmTookVerbose(values: Record<string, unknown>): boolean {
+  return process.env.npm_lifecycle_event !== undefined && !values.verbose && process.env.npm_config_loglevel === 'verbose';
+}
+
 async function listLabs(): Promise<string> {
   const lines = ['labs:'];
   for (const dir of labDirs(root)) {
@@ -86,6 +100,18 @@ async function main(): Promise<number> {
     fail((error as Error).message);
   }
   const { values, positionals } = parsed;
+  const eaten = optionsNpmTook(values);
+  if (eaten.length) {
+    // npm passed the options' values on as stray arguments; with one such option, they pair up.
+    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden'].includes(o));
+    const values = positionals.slice(1);
+    const shown = eaten.map((o) => (valued.length === 1 && o === valued[0] && values.length === 1 ? `--${o} ${values[0]}` : `--${o}`));
+    process.stderr.write(
+      `npm took ${eaten.map((o) => `--${o}`).join(', ')} for itself: the grader's options go after a lone --, as in\n\n` +
+        `  npm run lab ${positionals[0] ?? '1'} -- ${shown.join(' ')}${valued.length > 1 || (valued.length === 1 && values.length !== 1) ? ' ...' : ''}\n`,
+    );
+    process.exit(2);
+  }
   if (values.help) {
     process.stdout.write(`${usage}\n\n${await listLabs()}\n`);
     return 0;
@@ -121,7 +147,9 @@ async function main(): Promise<number> {
 
   const colour = !process.env.NO_COLOR && (process.stdout.isTTY || Boolean(process.env.FORCE_COLOR));
   process.env.SWITCHBOARD_COLOR = colour ? '1' : '0';
-  const style: Style = { chalk: new Chalk({ level: colour ? 1 : 0 }), verbose: Boolean(values.verbose) };
+  const verbose = Boolean(values.verbose) || npmTookVerbose(values);
+  if (npmTookVerbose(values)) process.stderr.write('npm took --verbose for itself (its own log level); the grader is verbose too, but put options after a lone --: npm run lab N -- --verbose\n');
+  const style: Style = { chalk: new Chalk({ level: colour ? 1 : 0 }), verbose };
 
   // Processes left by an earlier grader that was killed outright (it could not clean up).
   const registry = new GroupRegistry(groupsDir(root), process.pid, process.pid);
@@ -143,7 +171,18 @@ async function main(): Promise<number> {
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);
-    await grade({ ...base, onWatchRun: (run) => process.stdout.write(`\n${renderRun(run, style)}`) });
+    await grade({
+      ...base,
+      onWatchRun: (run) => {
+        // Each run after the first says when it started and what changed, so runs are told apart.
+        if (run.changed) {
+          const time = new Date().toLocaleTimeString();
+          const what = run.changed.length ? `${run.changed.slice(0, 3).join(', ')}${run.changed.length > 3 ? ', …' : ''} changed` : 'a change';
+          process.stdout.write(`\n${style.chalk.bold(`── ${time} · ${what} ${'─'.repeat(20)}`)}\n`);
+        }
+        process.stdout.write(`\n${renderRun(run, style)}`);
+      },
+    });
     return 0;
   }
 

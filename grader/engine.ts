@@ -1,6 +1,7 @@
 // Runs a lab's phase tests through vitest's Node API and scores them. vitest does the running
-// (workers, deadlines, filtering, watch mode); this adds what it lacks: the run's configuration
-// for the harness, a progress line, and the scoring.
+// (workers, deadlines, filtering); this adds what it lacks: the run's configuration for the
+// harness, phases run in the order their needs give (a phase whose needs failed is not run), a
+// progress line, type-check warnings, watching the student's files, and the scoring.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
 import path from 'node:path';
 import { createVitest, type Reporter, type TestCase, type TestModule } from 'vitest/node';
@@ -11,6 +12,7 @@ import { runSeed } from './harness/random.js';
 import { phaseMatches, type LabSpec, type PhaseSpec } from './lab.js';
 import { testFiles } from './labs.js';
 import { collect, type RunResult } from './results.js';
+import { typeErrors } from './typecheck.js';
 
 export interface GradeOptions {
   root: string;
@@ -62,17 +64,12 @@ function pruneOldRuns(runsDir: string): void {
   }
 }
 
-class ScoringReporter implements Reporter {
+class ProgressReporter implements Reporter {
   private running = new Map<string, TestCase>();
   private timer: NodeJS.Timeout | undefined;
   private started = Date.now();
-  modules: readonly TestModule[] = [];
-  errors: readonly { message?: string; name?: string; stack?: string }[] = [];
 
-  constructor(
-    private readonly progress: NodeJS.WriteStream | undefined,
-    private readonly onEnd: (modules: readonly TestModule[], errors: readonly { message?: string }[]) => void,
-  ) {}
+  constructor(private readonly progress: NodeJS.WriteStream | undefined) {}
 
   onTestRunStart(): void {
     this.started = Date.now();
@@ -97,17 +94,45 @@ class ScoringReporter implements Reporter {
     this.progress!.write(`\r\x1b[2K${line.slice(0, width)}`);
   }
 
-  onTestRunEnd(modules: readonly TestModule[], errors: readonly { message?: string; name?: string; stack?: string }[]): void {
+  onTestRunEnd(): void {
     if (this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
       this.progress!.write('\r\x1b[2K');
     }
     this.running.clear();
-    this.modules = modules;
-    this.errors = errors;
-    this.onEnd(modules, errors);
   }
+}
+
+/**
+ * The phases in the order they can run: a phase runs only after every phase it needs (among
+ * those selected) has finished, so that one whose needs failed is not run at all.
+ */
+export function waves(phases: PhaseSpec[]): PhaseSpec[][] {
+  const depth = new Map<string, number>();
+  for (const phase of phases) {
+    const needs = (phase.needs ?? []).filter((id) => depth.has(id));
+    depth.set(phase.id, needs.length ? 1 + Math.max(...needs.map((id) => depth.get(id)!)) : 0);
+  }
+  const out: PhaseSpec[][] = [];
+  for (const phase of phases) (out[depth.get(phase.id)!] ??= []).push(phase);
+  return out.filter(Boolean);
+}
+
+function phaseOfFile(file: string): string | undefined {
+  return /^(\d+\.\d+)/.exec(path.basename(file))?.[1];
+}
+
+/** Phases that failed in these modules: a failed test, or a file that could not run. */
+function failedPhases(modules: readonly TestModule[]): Set<string> {
+  const failed = new Set<string>();
+  for (const module of modules) {
+    const id = phaseOfFile(module.moduleId);
+    if (!id) continue;
+    const tests = [...module.children.allTests()];
+    if (module.errors().length > 0 || tests.some((t) => t.result().state === 'failed')) failed.add(id);
+  }
+  return failed;
 }
 
 /** Grades one lab once (or, with onWatchRun, on every change until interrupted). */
@@ -118,7 +143,10 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   const runDir = options.runDir ?? path.join(runsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(runDir, { recursive: true });
   // A folder given with --logs may hold an earlier run's explanations and never-ready marks: they belong to that run.
-  for (const stale of ['explain', 'never-ready']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
+  const freshStart = () => {
+    for (const stale of ['explain', 'never-ready']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
+  };
+  freshStart();
   const config: RunConfig = {
     root,
     runDir,
@@ -130,17 +158,14 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     seed: options.seed ?? runSeed(),
   };
   process.env.SWITCHBOARD_RUN = JSON.stringify(config);
-
-  // Compile each TypeScript program once, here, so the test workers find it built.
-  for (const [program, spec] of Object.entries(lab.programs)) {
-    if (options.commands[program]) continue;
-    const entry = path.join(implDir(config, lab.dir), spec.file);
-    if (existsSync(entry)) await buildProgram(entry, path.join(root, '.switchboard', 'build')).catch(() => undefined);
-  }
+  const folder = implDir(config, lab.dir);
+  const entries = Object.entries(lab.programs)
+    .filter(([program]) => !options.commands[program])
+    .map(([, spec]) => path.join(folder, spec.file));
 
   const selected = selectPhases(lab, options.phases);
   const files = testFiles(root, lab.dir, options.hidden).filter((file) => {
-    const id = /^(\d+\.\d+)/.exec(path.basename(file))?.[1];
+    const id = phaseOfFile(file);
     return id !== undefined && selected.some((p) => p.id === id);
   });
   if (files.length === 0) throw new Error(`no test files for the phases selected (${options.phases.join(', ') || 'all'}) in labs/${lab.dir}`);
@@ -148,27 +173,14 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   const escape = (id: string) => id.replace(/\./g, '\\.');
   const testNamePattern = options.phases.length ? `^(?:${options.phases.map(escape).join('|')})(?:\\.\\d+)* ` : undefined;
   const graded = describeGraded(options);
-  let started = Date.now();
-  let last: RunResult | undefined;
-  const reporter = new ScoringReporter(options.progress, (modules, errors) => {
-    last = collect(lab, selected, modules, errors, { runDir, graded, durationMs: Date.now() - started, seed: config.seed });
-    last.runDir = path.relative(root, runDir);
-    new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
-    if (options.onWatchRun) {
-      options.onWatchRun(last);
-      // A fresh start for the next run: a program that never came up may have been fixed since.
-      rmSync(path.join(runDir, 'explain'), { recursive: true, force: true });
-      rmSync(path.join(runDir, 'never-ready'), { recursive: true, force: true });
-      started = Date.now();
-    }
-  });
+  const reporter = new ProgressReporter(options.progress);
 
   const vitest = await createVitest(
     'test',
     {
       root,
       config: false,
-      watch: Boolean(options.onWatchRun),
+      watch: false,
       include: files.map((f) => path.relative(root, f).split(path.sep).join('/')),
       reporters: [reporter],
       testNamePattern,
@@ -182,25 +194,74 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       teardownTimeout: 10_000,
     },
     // Logs and builds change constantly during a run; watching them would only cost.
-    { server: { watch: { ignored: ['**/.switchboard/**', '**/node_modules/**', '**/.git/**'] } } },
+    { server: { watch: null } },
   );
-  try {
-    started = Date.now();
-    await vitest.start();
-    if (options.onWatchRun) {
-      // vitest re-runs when a test file changes; the programs under test are not imported by
-      // the tests, so their folder is watched here.
-      const specs = await vitest.globTestSpecifications();
-      let timer: NodeJS.Timeout | undefined;
-      watch(implDir(config, lab.dir), { recursive: true }, () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => void vitest.rerunTestSpecifications(specs, true), 200);
-      });
-      await new Promise(() => undefined);
+
+  /** One whole run: type-check and build, then the phases wave by wave. */
+  const runOnce = async (): Promise<RunResult> => {
+    const started = Date.now();
+    // Compile each TypeScript program once, here, so the test workers find it built; type-check
+    // it meanwhile, for the warnings.
+    const checking = typeErrors(root, entries, folder);
+    for (const entry of entries) {
+      if (existsSync(entry)) await buildProgram(entry, path.join(root, '.switchboard', 'build')).catch(() => undefined);
     }
+    const specs = await vitest.globTestSpecifications();
+    // What vitest returns may include modules of earlier waves: keep one per file.
+    const modules = new Map<string, TestModule>();
+    const errors: { message?: string; name?: string; stack?: string }[] = [];
+    const stopped = new Set<string>();
+    for (const wave of waves(selected)) {
+      const runnable = wave.filter((phase) => !(phase.needs ?? []).some((id) => stopped.has(id)));
+      for (const phase of wave) if (!runnable.includes(phase)) stopped.add(phase.id);
+      const waveSpecs = specs.filter((spec) => runnable.some((phase) => phase.id === phaseOfFile(spec.moduleId)));
+      if (waveSpecs.length === 0) continue;
+      const result = await vitest.runTestSpecifications(waveSpecs, false);
+      const ran = result.testModules.filter((m) => waveSpecs.some((spec) => spec.moduleId === m.moduleId));
+      for (const module of ran) modules.set(module.moduleId, module);
+      errors.push(...result.unhandledErrors.map((e) => e as { message?: string }));
+      for (const id of failedPhases(ran)) stopped.add(id);
+    }
+    const run = collect(lab, selected, [...modules.values()], errors, { runDir, graded, durationMs: Date.now() - started, seed: config.seed });
+    run.runDir = path.relative(root, runDir);
+    run.warnings = (await checking).map((line) => `type error: ${line}`);
+    new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
+    return run;
+  };
+
+  try {
+    await vitest.standalone();
+    if (!options.onWatchRun) return await runOnce();
+    // The programs under test are not imported by the tests, so vitest cannot see them change:
+    // watch their folder, and the lab's tests, from before the first run, and run everything
+    // again after a change (after the run in progress, if there is one).
+    const onWatchRun = options.onWatchRun;
+    let timer: NodeJS.Timeout | undefined;
+    let changed = new Set<string>();
+    let running: Promise<void> = Promise.resolve();
+    const rerun = () => {
+      running = running.then(async () => {
+        const files = [...changed];
+        changed = new Set();
+        for (const file of files) vitest.invalidateFile(file);
+        // A fresh start: a program that never came up may have been fixed since.
+        freshStart();
+        const run = await runOnce();
+        run.changed = files.map((f) => path.relative(root, f));
+        onWatchRun(run);
+      });
+    };
+    const onChange = (base: string) => (_event: string, name: string | Buffer | null) => {
+      if (name) changed.add(path.join(base, String(name)));
+      clearTimeout(timer);
+      timer = setTimeout(rerun, 200);
+    };
+    watch(folder, { recursive: true }, onChange(folder));
+    const labFolder = path.join(root, 'labs', lab.dir);
+    watch(labFolder, { recursive: true }, onChange(labFolder));
+    running = runOnce().then((first) => onWatchRun(first));
+    return await new Promise<RunResult>(() => undefined);
   } finally {
     if (!options.onWatchRun) await vitest.close();
   }
-  if (!last) throw new Error('vitest finished without reporting a result');
-  return last;
 }

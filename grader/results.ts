@@ -49,6 +49,10 @@ export interface RunResult {
   errors: string[];
   /** The seed of the run's random choices: SWITCHBOARD_SEED=<seed> replays them. */
   seed: number;
+  /** Worth knowing, never worth points: type errors in the student's TypeScript. */
+  warnings: string[];
+  /** In watch mode: the files whose change started this run. */
+  changed?: string[];
 }
 
 /** Rewrites vitest's own wording into the kit's, and drops stack frames from the grader's failures. */
@@ -138,7 +142,8 @@ export function collect(
   // it: its own failures are most likely the same problem seen again. Phases are in order, and
   // a phase needs only earlier ones, so one pass settles chains.
   for (const phase of phases) {
-    if (phase.status !== 'failed') continue;
+    // A phase whose needs failed is not run at all (engine.ts), or failed for the same reason.
+    if (phase.status !== 'failed' && phase.status !== 'not run') continue;
     const needs = selected.find((s) => s.id === phase.id)?.needs ?? [];
     phase.blockedBy = needs.filter((id) => {
       const status = phases.find((p) => p.id === id)?.status;
@@ -157,5 +162,6 @@ export function collect(
     runDir: context.runDir,
     errors,
     seed: context.seed,
+    warnings: [],
   };
 }

@@ -15,6 +15,8 @@ export interface Crash {
   hint?: string;
   /** All of it in one sentence, for a report. */
   summary: string;
+  /** Where the crash's report begins in the lines given (its source excerpt, or "Traceback"). */
+  start: number;
 }
 
 const nodeFrame = /^\s+at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/;
@@ -44,7 +46,12 @@ function nodeCrash(lines: string[], cwd: string): Omit<Crash, 'summary' | 'hint'
       where = `${shortPath(file!, cwd)}:${line}:${column}${fn ? ` (${fn})` : ''}`;
       break;
     }
-    return { error: lines[i]!.replace(/^Uncaught /, ''), where };
+    // Node prints the throwing line of source above the error: "file:25", the code, a caret.
+    let start = i;
+    if (start > 0 && /^\s*\^+\s*$/.test(lines[start - 1]!)) start--;
+    if (start > 0 && lines[start - 1]!.startsWith(' ')) start--;
+    if (start > 0 && /^\S+:\d+$/.test(lines[start - 1]!)) start--;
+    return { error: lines[i]!.replace(/^Uncaught /, ''), where, start };
   }
   return undefined;
 }
@@ -66,17 +73,17 @@ function pythonCrash(lines: string[], cwd: string): Omit<Crash, 'summary' | 'hin
       break;
     }
   }
-  return error ? { error, where } : undefined;
+  return error ? { error, where, start } : undefined;
 }
 
 function hintFor(error: string, all: string): string | undefined {
   if (/NotImplemented/.test(error)) return undefined;
-  if (/Unhandled 'error' event/.test(all) || /Emitted 'error' event/.test(all)) {
-    return "a socket or server emitted 'error' and nothing listened for it; give every socket an 'error' handler (socket.on('error', ...)): a peer that resets or vanishes is normal on a network";
-  }
   if (/ERR_STREAM_WRITE_AFTER_END|write after end/.test(error)) return 'it wrote to a socket after ending it; stop writing once you have called end(), or check socket.writable first';
   if (/ERR_STREAM_DESTROYED/.test(error)) return 'it wrote to a socket that was already closed; check socket.writable (or track the close) before writing';
   if (/EADDRINUSE|Address already in use/.test(error)) return 'another program already listens on that port; listen on the port the grader passes with --port, and only once';
+  if (/Unhandled 'error' event/.test(all) || /Emitted 'error' event/.test(all)) {
+    return "a socket or server emitted 'error' and nothing listened for it; give every socket an 'error' handler (socket.on('error', ...)): a peer that resets or vanishes is normal on a network";
+  }
   if (/ECONNREFUSED|Connection refused/.test(error)) return 'nothing listened where it connected, and the program did not handle the failure; catch it and report it as the spec asks';
   if (/ECONNRESET|EPIPE|Broken pipe|Connection reset/.test(error)) return "the other side reset the connection and the program did not handle it; handle the socket's errors";
   return undefined;

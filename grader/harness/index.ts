@@ -48,7 +48,10 @@ declare module 'vitest' {
 /** What the harness writes for a failed test; the report reads it back (grader/results.ts). */
 export interface Diagnostics {
   processes: { name: string; command: string; exit: string; crash?: string; lastLines: string[]; logFile: string }[];
+  /** The steps that led to the first thing that went wrong, and the last few. */
   transcript: string[];
+  /** The last steps, for --verbose. */
+  allSteps?: string[];
   todo?: string;
   logDir: string;
   /** The test's seed, when it made random choices: SWITCHBOARD_SEED with the run's seed replays them. */
@@ -383,10 +386,11 @@ export class Harness {
         command: p.commandLine,
         exit: describeExit(p.exit),
         crash: todo ? undefined : p.crash()?.summary,
-        lastLines: p.lastLines(15),
+        lastLines: p.lastLines(15, { beforeCrash: !todo }),
         logFile: path.relative(this.config.root, p.logFile),
       })),
-      transcript: this.transcript.last(25),
+      transcript: this.transcript.excerpt(),
+      allSteps: this.transcript.last(80),
       todo,
       logDir: path.relative(this.config.root, this.logDir),
       seed: this.randomCache ? { run: this.config.seed, test: this.seed } : undefined,

@@ -53,8 +53,10 @@ export class Proc {
   private child: ResultPromise | undefined;
   private status: ExitStatus | undefined;
   private exitWait = deferred<ExitStatus>();
-  private tail: { stream: 'stdout' | 'stderr'; line: string }[] = [];
+  /** The last lines of both streams; `seq` numbers the stderr lines, so a crash's report can be told apart. */
+  private tail: { stream: 'stdout' | 'stderr'; line: string; seq: number }[] = [];
   private stderrKept: string[] = [];
+  private stderrCount = 0;
   private stdoutLines: string[] = [];
   /** Resolves when both output streams have ended: everything the process printed is in. */
   private outputEnded: Promise<unknown> = Promise.resolve();
@@ -132,6 +134,7 @@ export class Proc {
     this.options.transcript?.note(`started ${this.name}: ${this.commandLine}`);
     child.stdin?.on('error', () => undefined);
     this.stderrKept = [];
+    this.stderrCount = 0;
     this.outputEnded = Promise.all([this.readLines(child.stdout!, 'stdout'), this.readLines(child.stderr!, 'stderr')]);
     child.once('error', (error: Error) => this.finish({ code: null, signal: null, error: explainSpawnError(error, file) }));
     child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => this.finish({ code, signal }));
@@ -141,7 +144,12 @@ export class Proc {
     if (this.status) return;
     this.status = status;
     this.writeLog(`# ${describeExit(status)}\n`);
-    if (!this.stopping) this.options.transcript?.note(`${this.name}: ${describeExit(status)}`);
+    if (!this.stopping) {
+      // A program that ends on its own with an error, or by a signal the grader did not send, is news.
+      const bad = status.error !== undefined || status.signal !== null || status.code !== 0;
+      if (bad) this.options.transcript?.trouble(`${this.name}: ${describeExit(status)}`);
+      else this.options.transcript?.note(`${this.name}: ${describeExit(status)}`);
+    }
     this.exitWait.resolve(status);
     const wake = this.stdoutWake;
     this.stdoutWake = deferred<void>();
@@ -163,9 +171,11 @@ export class Proc {
     stream.setEncoding('utf8');
     const take = (line: string) => {
       const cut = line.length > maxLineChars ? `${line.slice(0, maxLineChars)}…` : line;
+      const blank = line.trim() === '';
+      const seq = kind === 'stderr' && !blank ? this.stderrCount++ : -1;
       // A blank line is not worth a place in the tail, but a strict reading of stdout counts it.
-      if (line.trim() !== '') {
-        this.tail.push({ stream: kind, line: cut });
+      if (!blank) {
+        this.tail.push({ stream: kind, line: cut, seq });
         if (this.tail.length > tailLines) this.tail.shift();
       }
       this.writeLog(`${kind} | ${cut}\n`);
@@ -263,16 +273,27 @@ export class Proc {
     return crashOf(this.stderrKept, this.options.cwd);
   }
 
-  /** The last lines the process printed, as an indented block (empty if it printed nothing). */
+  /**
+   * The last lines the process printed, as an indented block (empty if it printed nothing). A
+   * crash is told in one line, with the lines printed before it, not its stack trace.
+   */
   tailText(n = 12): string {
-    const lines = this.lastLines(n);
+    const crash = this.crash();
+    const lines = this.lastLines(crash ? 6 : n, { beforeCrash: true });
+    if (crash) return `; it crashed: ${crash.summary}${lines.length ? `; its last lines before that:\n${lines.map((l) => `    ${l}`).join('\n')}` : ''}`;
     if (lines.length === 0) return '; it printed nothing';
     return `; its last output lines:\n${lines.map((l) => `    ${l}`).join('\n')}`;
   }
 
-  /** The last `n` lines of output, each tagged with the program's name and stream. */
-  lastLines(n = 12): string[] {
-    return this.tail.slice(-n).map(({ stream, line }) => `[${this.name}${stream === 'stderr' ? ' stderr' : ''}] ${line}`);
+  /** The last `n` lines of output, each tagged with the program's name and stream; `beforeCrash` leaves out a crash's report. */
+  lastLines(n = 12, options: { beforeCrash?: boolean } = {}): string[] {
+    let tail = this.tail;
+    const crash = options.beforeCrash ? this.crash() : undefined;
+    if (crash) {
+      const from = this.stderrCount - this.stderrKept.length + crash.start;
+      tail = tail.filter((t) => t.stream !== 'stderr' || t.seq < from);
+    }
+    return tail.slice(-n).map(({ stream, line }) => `[${this.name}${stream === 'stderr' ? ' stderr' : ''}] ${line}`);
   }
 
   /** The last lines it printed on standard error. */

@@ -6,6 +6,11 @@ import { diffChars, diffLines } from 'diff';
 const color = process.env.SWITCHBOARD_COLOR === '1';
 export const paint = new Chalk({ level: color ? 1 : 0 });
 
+/** "1 byte", "2 bytes". */
+export function bytes(n: number): string {
+  return `${n} byte${n === 1 ? '' : 's'}`;
+}
+
 /** A string as a quoted literal: `"hi\r\n"`, with control bytes as escapes. Long ones are cut. */
 export function quote(text: string, max = 200): string {
   const visible = text.replace(/[\x00-\x1f\x7f]/g, (c) => {
@@ -78,7 +83,7 @@ export function hexDiff(expected: Buffer, got: Buffer): string {
   const describe = (b: Buffer) => (at < b.length ? `0x${b[at]!.toString(16).padStart(2, '0')}` : 'the end of the data');
   return [
     `first difference at byte ${at}: expected ${describe(expected)}, got ${describe(got)} ` +
-      `(expected ${expected.length} bytes in all, got ${got.length})`,
+      `(expected ${bytes(expected.length)} in all, got ${got.length})`,
     paint.red('- expected'),
     hexDump(expected, from, rows),
     caret,

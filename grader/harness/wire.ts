@@ -5,7 +5,7 @@
 // fake server accepts.
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { quote, textDiff, hexDiff } from './show.js';
+import { bytes, quote, textDiff, hexDiff } from './show.js';
 import type { Transcript } from './transcript.js';
 import { GradeFailure, bounded, deferred, scaled, seconds, withDeadline } from './wait.js';
 
@@ -49,7 +49,7 @@ export class Conn {
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.error = error;
-      this.transcript?.note(`${this.name}: ${error.code ?? error.message}`);
+      this.transcript?.trouble(`${this.name}: ${error.code ?? error.message}`);
       this.notify();
     });
     socket.on('close', () => {
@@ -153,20 +153,20 @@ export class Conn {
 
   /** Sends `data` in pieces of `size` bytes, each written on its own, so they tend to arrive in separate reads. */
   async sendInPieces(data: Buffer | string, size = 1, gapMs = 1): Promise<void> {
-    const bytes = Buffer.from(data);
-    this.transcript?.sent(this.name, bytes);
-    this.transcript?.note(`${this.name} sends those ${bytes.length} bytes in pieces of ${size}`);
-    for (let at = 0; at < bytes.length; at += size) {
-      this.socket.write(bytes.subarray(at, at + size));
+    const all = Buffer.from(data);
+    this.transcript?.sent(this.name, all);
+    this.transcript?.note(`${this.name} sends those ${bytes(all.length)} in pieces of ${size}`);
+    for (let at = 0; at < all.length; at += size) {
+      this.socket.write(all.subarray(at, at + size));
       await delay(gapMs);
     }
   }
 
   /** Reads exactly `n` bytes. */
   async readBytes(n: number, options: ExpectOptions = {}): Promise<Buffer> {
-    const what = options.what ?? `${n} bytes`;
+    const what = options.what ?? bytes(n);
     await this.until(() => (this.buffered >= n ? true : undefined), options, () => {
-      const got = this.buffered === 0 ? 'nothing' : `only ${this.buffered} bytes`;
+      const got = this.buffered === 0 ? 'nothing' : `only ${bytes(this.buffered)}`;
       return `${this.name} waited for ${what} and got ${got}`;
     });
     return this.take(n);
@@ -174,7 +174,7 @@ export class Conn {
 
   /** Reads bytes and requires them to equal `expected`, with a hex diff when they do not. */
   async expectBytes(expected: Buffer, options: ExpectOptions = {}): Promise<void> {
-    const what = options.what ?? `${expected.length} bytes`;
+    const what = options.what ?? bytes(expected.length);
     try {
       await this.until(() => (this.buffered >= expected.length || hexMismatch(expected, this.peek()) ? true : undefined), options, () => `${this.name} waited for ${what}`);
     } catch (error) {
@@ -196,7 +196,7 @@ export class Conn {
       () => {
         const at = this.peek().indexOf(0x0a);
         if (at >= 0) return at;
-        if (this.buffered > maxLineBytes) throw new GradeFailure(`${this.name} waited for ${what}, but got ${this.buffered} bytes with no newline`);
+        if (this.buffered > maxLineBytes) throw new GradeFailure(`${this.name} waited for ${what}, but got ${bytes(this.buffered)} with no newline`);
         return undefined;
       },
       options,

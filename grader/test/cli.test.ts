@@ -1,13 +1,14 @@
 // The grader's command line, run as a user runs it: selection, repetition, report files,
 // usage errors, and Ctrl+C.
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { cleanup, processesWith, root, runGrader } from './support.js';
+import { cleanup, committedStarter, ms, processesWith, root, runGrader } from './support.js';
 
 const cli = path.join(root, 'grader', 'cli.ts');
+const starter1 = committedStarter('01-echo');
 
 test('--phase runs only the phases selected, and the total counts only them', async () => {
   const run = await runGrader(['1', '--solution', '--phase', '1.1', '--phase', '1.3']);
@@ -18,7 +19,7 @@ test('--phase runs only the phases selected, and the total counts only them', as
 });
 
 test('--repeat runs the selection N times and counts failures per phase', async () => {
-  const run = await runGrader(['echo', '--phase', '1.1', '--repeat', '2']);
+  const run = await runGrader(['echo', '--impl', starter1, '--phase', '1.1', '--repeat', '2']);
   expect(run.stdout).toMatch(/run 1\/2: 0\/15/);
   expect(run.stdout).toMatch(/1\.1 +a connection and a line, echoed +failed in 2 of 2 runs/);
   expect((run.json as unknown as { repeat: { runs: number; failures: Record<string, number> } }).repeat).toEqual({ runs: 2, fullMarks: 0, failures: { '1.1': 2 } });
@@ -27,7 +28,7 @@ test('--repeat runs the selection N times and counts failures per phase', async 
 
 test('Gradescope and JUnit reports have the fields their consumers read', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-reports-'));
-  const run = await runGrader(['1', '--phase', '1.1', '--phase', '1.5', '--gradescope', path.join(dir, 'results.json'), '--junit', path.join(dir, 'junit.xml')]);
+  const run = await runGrader(['1', '--impl', starter1, '--phase', '1.1', '--phase', '1.5', '--gradescope', path.join(dir, 'results.json'), '--junit', path.join(dir, 'junit.xml')]);
   const gradescope = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8'));
   expect(gradescope).toMatchObject({ score: 0, max_score: 35 });
   expect(gradescope.tests).toHaveLength(2);
@@ -88,3 +89,66 @@ test('colours follow FORCE_COLOR and NO_COLOR; output to a pipe has none by defa
   expect(refused.stdout).not.toContain('\x1b[');
   expect(refused.stdout).toContain('full marks: 15/15');
 });
+
+test('a starter\'s first run is short: each TODO said once, phases whose needs failed not run, the table last', async () => {
+  const run = await runGrader(['2', '--impl', committedStarter('02-chat')]);
+  const lines = run.stdout.trimEnd().split('\n');
+  expect(lines.length).toBeLessThan(40);
+  expect(run.stdout.match(/not started: the Connection constructor in connection\.ts is still a TODO/g)).toHaveLength(1);
+  expect(run.stdout).not.toMatch(/NotImplemented|    at /);
+  // 2.2 to 2.6 need 2.1: none of their tests ran.
+  for (const id of ['2.2', '2.3', '2.4', '2.5', '2.6']) {
+    const phase = run.json.phases.find((p) => p.id === id)!;
+    expect(phase.status, id).toBe('blocked');
+    expect(phase.tests.filter((t) => t.state !== 'skipped'), id).toEqual([]);
+  }
+  expect(lines.at(-1)).toMatch(/^score: 0\/100/);
+  expect(lines.at(-3)).toMatch(/^ +total +0\/100/);
+  expect(run.durationMs).toBeLessThan(ms(20_000));
+  cleanup(run);
+});
+
+test('options given before -- (which npm keeps for itself) are caught, with the command to type instead', async () => {
+  const result = await execa(process.execPath, ['--import', 'tsx', cli, '1', '1.3'], {
+    cwd: root,
+    env: { NO_COLOR: '1', npm_lifecycle_event: 'lab', npm_config_phase: 'true' },
+    reject: false,
+  });
+  expect(result.exitCode).toBe(2);
+  expect(String(result.stderr)).toMatch(/npm took --phase for itself/);
+  expect(String(result.stderr)).toContain('npm run lab 1 -- --phase 1.3');
+});
+
+test('type errors in the student\'s TypeScript are warnings with file and line, never points', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-typed-'));
+  cpSync(path.join(root, 'solutions', '01-echo'), dir, { recursive: true });
+  appendFileSync(path.join(dir, 'server.ts'), "\nexport const count: number = 'three';\n");
+  const run = await runGrader(['1', '--impl', dir, '--phase', '1.1']);
+  expect(run.json.score).toBe(run.json.maxScore);
+  expect(run.stdout).toMatch(/warnings \(they cost no points, but may explain a failure\):\n +type error: server\.ts:\d+:\d+: TS2322 Type 'string' is not assignable to type 'number'/);
+  cleanup(run);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test.skipIf(process.platform === 'win32')('--watch grades again when the code changes, under a separator naming the change', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-watch-'));
+  cpSync(path.join(root, 'solutions', '01-echo'), dir, { recursive: true });
+  const child = execa(process.execPath, ['--import', 'tsx', cli, '1', '--impl', dir, '--phase', '1.1', '--watch'], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
+  let out = '';
+  const seen = (pattern: RegExp) =>
+    new Promise<void>((resolve) => {
+      const check = () => pattern.test(out) && resolve();
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        check();
+      });
+      check();
+    });
+  await seen(/full marks: 15\/15/);
+  appendFileSync(path.join(dir, 'server.ts'), '\n// edited\n');
+  await seen(/── [^\n]* · [^\n]*server\.ts changed ─+\n[\s\S]*full marks: 15\/15/);
+  child.kill('SIGINT');
+  await child;
+  expect(processesWith(dir)).toEqual([]);
+  rmSync(dir, { recursive: true, force: true });
+}, ms(60_000));
