@@ -1,0 +1,167 @@
+// Durability is checked, not assumed. `kill -9` cannot tell a sync from a write that sits in the
+// page cache (the kernel still writes it out), so phase 5.2 passes a server that acknowledges
+// before it syncs. Here the server runs under strace, and the grader checks the order of its
+// system calls: the write of a record, then a sync of the log, then the write of the reply that
+// acknowledges it; and in a compaction, the snapshot synced before its rename, the rename made
+// durable before the log is replaced. Linux only, with strace installed; anywhere else the phase
+// says why and scores nothing.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import lab from './lab.js';
+import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
+import { Peer, T, createAccount, login, map, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
+import { intactAt } from '../tests/logfile.js';
+import { decodeValue } from '../../03-protocol/tests/wire.js';
+import { paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
+
+const test = phase(lab, '5.7');
+
+async function tracedServer(h: Harness, compactAfter?: number) {
+  const file = path.join(h.logDir, 'strace.txt');
+  const prefix = await straceCommand(file);
+  if (!prefix) {
+    throw new GradeFailure(
+      process.platform === 'linux'
+        ? 'this phase needs strace, which is not installed here (apt-get install strace): it scores nothing without it, since nothing else can see a sync'
+        : `this phase runs the server under strace, which exists only on Linux (this is ${process.platform}): it scores nothing here`,
+    );
+  }
+  const { server, dir } = await startServer(h, { compactAfter, prefix, readyTimeoutMs: 20_000 });
+  return { server, dir, file };
+}
+
+function label(call: Call): string {
+  return `${call.name}(${target(call) || call.args.slice(0, 60)}) on line ${call.start + 1} of the trace`;
+}
+
+test('every SENT and ACCOUNT_CREATED follows a sync of the log made after its record was written', { points: 7 }, async (h) => {
+  const { server, dir, file } = await tracedServer(h);
+  const setup = await Peer.connect(h, server, { name: 'setup' });
+  for (const name of ['alice', 'bob', 'carol', 'inbox']) await createAccount(setup, name);
+  await Promise.all(['alice', 'bob', 'carol'].map(async (name) => {
+    const peer = await Peer.connect(h, server, { name });
+    await login(peer, name);
+    for (let round = 0; round < 5; round++) {
+      // Three in flight at once, so that one sync may serve several.
+      for (let i = 0; i < 3; i++) peer.send(T.SEND, map({ to: 'inbox', text: `${name} ${round}.${i}` }));
+      for (let i = 0; i < 3; i++) {
+        const frame = await peer.readReply(`SENT for ${name}'s message ${round}.${i}`);
+        if (frame.type !== BigInt(T.SENT)) throw new GradeFailure(`${name} expected SENT and got ${peer.describe(frame)}`);
+      }
+    }
+  }));
+  await stopCleanly(server);
+
+  const logPath = path.join(dir, 'log');
+  const calls = parseTrace(readFileSync(file, 'utf8'));
+  // Where each record's bytes went to the log: by index (SEND) and by name (ACCOUNT_CREATED).
+  const logWrites: { call: Call; bytes: Buffer }[] = calls.filter((c) => writes.has(c.name) && target(c) === logPath).map((call) => ({ call, bytes: written(call) }));
+  const recordWrite = new Map<string, Call>();
+  let stream = Buffer.alloc(0);
+  const owners: Call[] = [];
+  for (const { call, bytes } of logWrites) {
+    stream = Buffer.concat([stream, bytes]);
+    for (let i = 0; i < bytes.length; i++) owners.push(call);
+  }
+  for (let at = 0; ; ) {
+    const found = intactAt(stream, at);
+    if (!found) break;
+    const payload = decodeValue(stream.subarray(at + 9, found.end));
+    if (payload instanceof Map) {
+      const type = stream[at + 8];
+      // The call that wrote the record's last byte: only then is all of it written.
+      const by = owners[found.end - 1]!;
+      if (type === 2) recordWrite.set(`id ${payload.get('index')}`, by);
+      if (type === 1) recordWrite.set(`account ${payload.get('name')}`, by);
+    }
+    at = found.end;
+  }
+  const logSyncs = calls.filter((c) => syncs.has(c.name) && target(c) === logPath);
+  // Every reply frame the server wrote, with the call that wrote its first byte.
+  let checked = 0;
+  const sockets = new Map<string, { bytes: Buffer; owners: Call[] }>();
+  for (const call of calls.filter((c) => writes.has(c.name) && target(c).startsWith('TCP'))) {
+    const s = sockets.get(target(call)) ?? { bytes: Buffer.alloc(0), owners: [] };
+    const bytes = written(call);
+    s.bytes = Buffer.concat([s.bytes, bytes]);
+    for (let i = 0; i < bytes.length; i++) s.owners.push(call);
+    sockets.set(target(call), s);
+  }
+  for (const [socket, s] of sockets) {
+    for (let at = 0; at + 12 <= s.bytes.length; ) {
+      const type = Number(s.bytes.readBigInt64BE(at));
+      const length = s.bytes.readUInt32BE(at + 8);
+      if (at + 12 + length > s.bytes.length) break;
+      const reply = s.owners[at]!;
+      let key: string | undefined;
+      if (type === T.SENT || type === T.ACCOUNT_CREATED) {
+        const value = decodeValue(s.bytes.subarray(at + 12, at + 12 + length));
+        if (value instanceof Map) key = type === T.SENT ? `id ${value.get('id')}` : `account ${value.get('name')}`;
+      }
+      at += 12 + length;
+      if (!key) continue;
+      checked++;
+      const what = key.startsWith('id') ? `the SENT for message ${key.slice(3)}` : `the ACCOUNT_CREATED for ${key.slice(8)}`;
+      const write = recordWrite.get(key);
+      if (!write) throw new GradeFailure(`the server wrote ${what} to ${socket} (${label(reply)}), but the trace shows no write of its record to ${logPath} at all`);
+      if (write.end > reply.start) throw new GradeFailure(`the server wrote ${what} (${label(reply)}) before it had written the record to the log (${label(write)}): a reply is sent only after its record is written and synced (spec section 6)`);
+      const sync = logSyncs.find((c) => c.start > write.end && c.end < reply.start);
+      if (!sync) {
+        throw new GradeFailure(
+          `the server wrote ${what} (${label(reply)}) with no fsync or fdatasync of the log between the record's write (${label(write)}) and the reply. ` +
+            'The record was in the operating system\'s memory, not on the disk: a power cut would have lost an acknowledged change (spec section 6).',
+        );
+      }
+    }
+  }
+  if (checked < 30) throw new GradeFailure(`the trace shows only ${checked} SENT and ACCOUNT_CREATED replies written to sockets, where the grader received 30 or more: the server writes to its sockets with a system call the grader does not trace (it traces write, writev, sendto, sendmsg and the pwrite family)`);
+});
+
+test('a compaction syncs the snapshot before renaming it, and replaces the log only after the rename is durable', { points: 3 }, async (h) => {
+  const { server, dir, file } = await tracedServer(h, 5);
+  const alice = await Peer.connect(h, server, { name: 'alice' });
+  await createAccount(alice, 'alice');
+  await login(alice, 'alice');
+  for (let i = 0; i < 24; i++) await sendMessage(alice, 'alice', `message ${i}`).then(() => alice.pushes.splice(0));
+  await stopCleanly(server);
+
+  const calls = parseTrace(readFileSync(file, 'utf8'));
+  const cwd = dir;
+  const snapshot = path.join(dir, 'snapshot');
+  const log = path.join(dir, 'log');
+  let compactions = 0;
+  let durableSnapshotSince = false;
+  let renamedAt: Call | undefined;
+  for (const [i, call] of calls.entries()) {
+    const named = ['rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'truncate', 'openat', 'open'].includes(call.name) ? paths(call, cwd) : [];
+    if (call.name.startsWith('rename') && named[1] === snapshot) {
+      const source = named[0]!;
+      const lastWrite = calls.slice(0, i).reverse().find((c) => writes.has(c.name) && target(c) === source);
+      const synced = calls.slice(0, i).some((c) => syncs.has(c.name) && target(c) === source && (!lastWrite || c.start > lastWrite.end));
+      if (!synced) throw new GradeFailure(`the server renamed ${source} to snapshot (${label(call)}) without syncing it after its last write: a crash could leave a snapshot whose bytes never reached the disk (spec section 9, step 1)`);
+      renamedAt = call;
+      durableSnapshotSince = false;
+      compactions++;
+      continue;
+    }
+    if (renamedAt && syncs.has(call.name) && target(call) === dir) {
+      durableSnapshotSince = true;
+      renamedAt = undefined;
+    }
+    const replacesLog =
+      (call.name.startsWith('rename') && named[1] === log) ||
+      (call.name.startsWith('unlink') && named[0] === log) ||
+      (call.name === 'truncate' && named[0] === log) ||
+      (call.name === 'ftruncate' && target(call) === log) ||
+      ((call.name === 'openat' || call.name === 'open') && named[0] === log && /O_TRUNC/.test(call.args));
+    if (replacesLog) {
+      if (!durableSnapshotSince) {
+        throw new GradeFailure(
+          `the server replaced or emptied the log (${label(call)}) ${renamedAt ? 'after renaming the snapshot but before syncing the directory' : 'with no snapshot renamed and synced before it'}: a crash then loses every record since the previous snapshot (spec section 9, the order of the steps)`,
+        );
+      }
+      durableSnapshotSince = false;
+    }
+  }
+  if (compactions < 3) throw new GradeFailure(`with --compact-after 5 and 26 records, the trace shows ${compactions} snapshot renames; the grader expected at least 3 compactions`);
+});
