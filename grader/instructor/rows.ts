@@ -2,9 +2,24 @@
 // points first (or could not be graded at all). The same rows become the terminal table, the CSV
 // and the JSON, always sorted by submission name, so that neither the order the folders were
 // listed in nor how many ran at once changes a byte of the output.
-import type { LabSpec } from '../lab.js';
+import path from 'node:path';
 import type { RunResult } from '../results.js';
 import type { Layout } from './submissions.js';
+
+/** What the batch's outputs need of a lab (a LabSpec has it; so does a batch's JSON). */
+export interface BatchLab {
+  number: number;
+  dir: string;
+  title: string;
+  phases: { id: string; name: string; points: number; hidden?: boolean }[];
+}
+
+/** One part of a batch split across machines: shard `index` of `count`, of `of` submissions in all. */
+export interface Shard {
+  index: number;
+  count: number;
+  of: number;
+}
 
 export type RowStatus = 'graded' | 'failed to run' | 'not a submission';
 
@@ -20,7 +35,11 @@ export interface Row {
   /** Why points were lost or the submission was not graded; empty at full marks. */
   reason: string;
   durationMs: number;
-  /** The folder (absolute) with this submission's report.txt, results.json and run logs, when it was graded. */
+  /**
+   * The folder with this submission's report.txt, results.json and run logs, when it was graded:
+   * absolute in memory; in the JSON, relative to the JSON file's folder, so that the two can move
+   * together (a CI artifact).
+   */
   report?: string;
 }
 
@@ -48,12 +67,12 @@ export function firstLoss(run: RunResult): string {
 }
 
 /** A row with nothing earned: for a folder that is not a submission, or a run that wrote no report. */
-export function emptyRow(lab: LabSpec, fields: Pick<Row, 'name' | 'layout' | 'status' | 'reason' | 'durationMs'> & { report?: string }): Row {
+export function emptyRow(lab: BatchLab, fields: Pick<Row, 'name' | 'layout' | 'status' | 'reason' | 'durationMs'> & { report?: string }): Row {
   const points = Object.fromEntries(lab.phases.map((p) => [p.id, 0]));
   return { ...fields, score: 0, maxScore: maxScore(lab), points };
 }
 
-export function maxScore(lab: LabSpec): number {
+export function maxScore(lab: BatchLab): number {
   return lab.phases.reduce((sum, p) => sum + p.points, 0);
 }
 
@@ -68,7 +87,7 @@ function field(value: string | number): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function toCsv(lab: LabSpec, rows: Row[]): string {
+export function toCsv(lab: BatchLab, rows: Row[]): string {
   const ids = lab.phases.map((p) => p.id);
   const lines = [['submission', 'layout', 'status', ...ids, 'total', 'max', 'reason', 'seconds'].map(field).join(',')];
   for (const row of sortRows(rows)) {
@@ -78,13 +97,32 @@ export function toCsv(lab: LabSpec, rows: Row[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function toBatchJson(lab: LabSpec, hidden: boolean, rows: Row[]): object {
+/** The batch as JSON (switchboard/batch@1), to be written to `file`; `shard` when it is one part of a batch. */
+export function toBatchJson(lab: BatchLab, hidden: boolean, rows: Row[], file: string, shard?: Shard): object {
+  const relative = (report: string) => path.relative(path.dirname(file), report).split(path.sep).join('/');
   return {
     schema: batchSchemaId,
     lab: { number: lab.number, dir: lab.dir, title: lab.title },
     hidden,
+    ...(shard && { shard }),
     phases: lab.phases.map((p) => ({ id: p.id, name: p.name, points: p.points, hidden: Boolean(p.hidden) })),
     maxScore: maxScore(lab),
-    submissions: sortRows(rows),
+    submissions: sortRows(rows).map((row) => (row.report ? { ...row, report: relative(row.report) } : row)),
   };
+}
+
+export interface Batch {
+  lab: BatchLab;
+  hidden: boolean;
+  shard?: Shard;
+  /** With each report folder made absolute again. */
+  rows: Row[];
+}
+
+/** A batch read back from its JSON file; throws with the file's name when it is not one. */
+export function readBatch(file: string, text: string): Batch {
+  const json = JSON.parse(text) as { schema?: string; lab: Omit<BatchLab, 'phases'>; hidden: boolean; shard?: Shard; phases: BatchLab['phases']; submissions: Row[] };
+  if (json.schema !== batchSchemaId) throw new Error(`${file} is not a batch's JSON (its schema is ${JSON.stringify(json.schema)}, not ${batchSchemaId})`);
+  const rows = json.submissions.map((row) => (row.report ? { ...row, report: path.resolve(path.dirname(file), row.report) } : row));
+  return { lab: { ...json.lab, phases: json.phases }, hidden: json.hidden, shard: json.shard, rows };
 }

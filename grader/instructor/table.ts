@@ -1,10 +1,9 @@
 // The batch's table in the terminal: a row per submission, a column per phase, the total, and
 // the reason in one line, cut to the terminal's width.
 import type { Chalk } from 'chalk';
-import type { LabSpec } from '../lab.js';
-import { sortRows, type Row } from './rows.js';
+import { sortRows, type BatchLab, type Row } from './rows.js';
 
-export function renderRows(lab: LabSpec, rows: Row[], chalk: InstanceType<typeof Chalk>, width = 120): string {
+export function renderRows(lab: BatchLab, rows: Row[], chalk: InstanceType<typeof Chalk>, width = 120): string {
   const sorted = sortRows(rows);
   const nameWidth = Math.min(28, Math.max(10, ...sorted.map((r) => r.name.length)));
   const ids = lab.phases.map((p) => p.id);

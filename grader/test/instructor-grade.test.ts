@@ -121,10 +121,12 @@ describe('npm run grade', () => {
     expect(stderr).toMatch(/^\[6\/6\] /m);
   });
 
-  test("each graded submission keeps its report and logs; the batch's copies and builds are gone", () => {
+  test("each graded submission keeps its report and logs, beside the class report; the batch's copies and builds are gone", () => {
     const reports = batches[1]!.reports;
     const graded = Object.keys(expected).filter((name) => expected[name]!.status === 'graded');
-    expect(readdirSync(reports).sort()).toEqual(graded.sort());
+    expect(readdirSync(reports).sort()).toEqual([...graded, 'class-report.html'].sort());
+    expect(readFileSync(path.join(reports, 'class-report.html'), 'utf8')).toMatch(/^<!doctype html>/);
+    expect(batches[1]!.stdout).toMatch(/^class report: .*class-report\.html$/m);
     for (const name of graded) {
       expect(readFileSync(path.join(reports, name, 'report.txt'), 'utf8')).toMatch(/total/);
       expect(JSON.parse(readFileSync(path.join(reports, name, 'results.json'), 'utf8')).schema).toBe('switchboard/results@1');
