@@ -36,10 +36,10 @@ export function parseTrace(text: string): Call[] {
       if (!call) return;
       pending.delete(call.pid);
       call.end = i;
-      const tail = resumed[3]!;
-      const eq = tail.lastIndexOf(') = ');
-      call.args += eq >= 0 ? tail.slice(0, eq) : tail;
-      call.result = eq >= 0 ? tail.slice(eq + 4).trim() : '';
+      const ended = returned(resumed[3]!);
+      if (!ended) return;
+      call.args += ended.args;
+      call.result = ended.result;
       calls.push(call);
       return;
     }
@@ -47,17 +47,23 @@ export function parseTrace(text: string): Call[] {
     if (!started) return;
     const call: Call = { start: i, end: i, pid: Number(started[1]), name: started[2]!, args: started[3]!, result: '' };
     if (call.args.endsWith('<unfinished ...>')) {
-      call.args = call.args.slice(0, -'<unfinished ...>'.length);
+      call.args = call.args.slice(0, -'<unfinished ...>'.length).trimEnd();
       pending.set(call.pid, call);
       return;
     }
-    const eq = call.args.lastIndexOf(') = ');
-    if (eq < 0) return;
-    call.result = call.args.slice(eq + 4).trim();
-    call.args = call.args.slice(0, eq);
+    const ended = returned(call.args);
+    if (!ended) return;
+    call.args = ended.args;
+    call.result = ended.result;
     calls.push(call);
   });
   return calls.sort((a, b) => a.start - b.start);
+}
+
+/** Splits "ARGS)   = RESULT" (strace pads short lines before the "="); undefined if the call never returned. */
+function returned(text: string): { args: string; result: string } | undefined {
+  const match = /^(.*)\)\s+=\s+(.*)$/s.exec(text);
+  return match ? { args: match[1]!.trimEnd(), result: match[2]!.trim() } : undefined;
 }
 
 /** The C string literal starting at `at` in `text` (strace's escapes); returns its bytes and where it ends. */
@@ -91,7 +97,7 @@ export function cString(text: string, at: number): { bytes: Buffer; end: number 
 
 /** The file or socket of a call's first argument, as -yy shows it: "12</path/to/log>" gives "/path/to/log". */
 export function target(call: Call): string {
-  const match = /^-?\d+<(.*?)>(?:,|$)/.exec(call.args);
+  const match = /^-?\d+<(.*?)>(?:,|\s*$)/.exec(call.args);
   return match ? match[1]! : '';
 }
 
