@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import { freePort } from '../../../grader/harness/ports.js';
 
 const test = phase(lab, '1.5');
 
@@ -13,7 +12,7 @@ test('lines typed are sent, and the replies printed', { points: 8 }, async (h) =
     client.send(`${line}\n`);
     await link.expectLine(line, { what: `the line typed into the client: "${line}"` });
     link.send(`${line}\n`);
-    await client.expectOutput(line, { what: `the server's reply "${line}" printed` });
+    await client.expectNextLine(line, { what: `the server's reply "${line}" printed` });
   }
   // A reply split across two TCP writes is still one line, and a character cut in two is still
   // one character. The pause between the pieces is a fault (a slow network), so that they reach
@@ -23,7 +22,7 @@ test('lines typed are sent, and the replies printed', { points: 8 }, async (h) =
   link.send(split.subarray(0, cut));
   await delay(100);
   link.send(split.subarray(cut));
-  await client.expectOutput('split reply, wörld', { what: 'a reply that arrived in two pieces, cut inside the "ö", printed once, whole' });
+  await client.expectNextLine('split reply, wörld', { what: 'a reply that arrived in two pieces, cut inside the "ö", printed once, whole' });
 });
 
 test('quit and the end of input close the connection and exit 0', { points: 4 }, async (h) => {
@@ -44,7 +43,7 @@ test('quit and the end of input close the connection and exit 0', { points: 4 },
 });
 
 test('an unreachable or vanished server is an error', { points: 8 }, async (h) => {
-  const nobody = await freePort();
+  const nobody = await h.claimPort('a port nothing listens on');
   const lonely = await h.start('client', { name: 'client (no server)', params: { port: nobody } });
   await lonely.expectExit('nonzero', { what: 'to exit with an error: nothing listens on its port' });
   if (!lonely.stderrLines().some((line) => line.includes(String(nobody)))) {
@@ -56,7 +55,7 @@ test('an unreachable or vanished server is an error', { points: 8 }, async (h) =
   const link = await fake.accept({ from: abandoned });
   // The client prints a line only once it knows it is connected: the reset then ends a live connection.
   link.send('hello\n');
-  await abandoned.expectOutput('hello', { what: 'the line the server sent before it vanished' });
+  await abandoned.expectNextLine('hello', { what: 'the line the server sent before it vanished' });
   await link.reset();
   await abandoned.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (abandoned.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
