@@ -56,3 +56,23 @@ test.skipIf(!hasPython)('lab 2: a Python chat server and client score full marks
   expect(run.json.score).toBe(run.json.maxScore);
   cleanup(run);
 });
+
+// Phase 5.7 runs the server under strace; where strace is missing it scores nothing, by design.
+const strace = process.platform === 'linux' && (await execa('strace', ['-V'], { reject: false })).exitCode === 0;
+
+test.skipIf(!hasPython)('lab 5: a Python durable server and reconnecting client score full marks', { timeout: 300_000 }, async () => {
+  const run = await runGrader(
+    [
+      '5',
+      ...(strace ? ['--hidden'] : []),
+      '--cmd', `python3 ${path.join(python, 'durable_server.py')}`,
+      '--cmd', `client=python3 ${path.join(python, 'durable_client.py')}`,
+    ],
+    { timeoutMs: 290_000 },
+  );
+  const lab = await loadLab(root, '05-persistence', { hidden: strace });
+  expect(run.json.phases.map((p) => p.id)).toEqual(lab.phases.map((p) => p.id));
+  expect(failures(run)).toEqual([]);
+  expect(run.json.score).toBe(run.json.maxScore);
+  cleanup(run);
+});
