@@ -1,5 +1,6 @@
-// Any language is graded over the wire: Python programs written from spec/01-echo.md and
-// spec/02-chat.md alone, graded with --cmd for every program of the lab, score full marks.
+// Any language is graded over the wire: Python programs written from spec/01-echo.md,
+// spec/02-chat.md and spec/05-persistence.md alone, graded with --cmd for every program of the
+// lab, score full marks.
 // A point lost here means a test grades something the spec does not say, or the spec is unclear.
 import path from 'node:path';
 import { execa } from 'execa';
