@@ -67,6 +67,12 @@ test('a client that never reads costs the server bounded memory', { points: 6 },
   h.note(`sent ${total / MiB} MiB without reading; watching for ${watchMs / 1000} s that the server takes at most ${(limit / MiB).toFixed(0)} MiB of it`);
   const end = Date.now() + watchMs;
   while (Date.now() < end) {
+    // A connection the server cut has nothing more to measure, and cutting it is a bug of its own.
+    if (hog.socket.destroyed) {
+      throw new GradeFailure(
+        `the server ended the connection of a client that was only not reading (${hog.state()}): an echo server keeps the connection and stops reading from that client until its echo drains (spec section 3, item 4)`,
+      );
+    }
     if (taken() > limit) {
       throw new GradeFailure(
         `the server took ${(taken() / MiB).toFixed(0)} MiB from a client that read none of its echo, more than the OS buffers (${((limit - MiB) / MiB).toFixed(0)} MiB at most) and 1 MiB inside the server can hold: it keeps reading and queues the echo in memory. Stop reading from a client while its echo is backed up (socket.pause() when write() returns false, resume on 'drain'; spec section 3, item 4)`,
