@@ -20,7 +20,7 @@ import { mergeShards } from './merge.js';
 import { runPool } from './pool.js';
 import { Progress } from './progress.js';
 import { emptyRow, toBatchJson, toCsv, type BatchLab, type Row, type Shard } from './rows.js';
-import { parseShard, shardOf } from './shard.js';
+import { classDigest, parseShard, shardNames } from './shard.js';
 import { listSubmissions } from './submissions.js';
 import { renderRows } from './table.js';
 import { labOption, parseOptions, shownPath, usageError } from './usage.js';
@@ -36,8 +36,8 @@ const usage = `usage: npm run grade -- --submissions DIR --lab N [options]
   --lab N             the lab to grade: 1, 01, echo, 01-echo
   --jobs N            how many submissions to grade at once (default: the number of cores, ${os.availableParallelism()})
   --hidden            include the instructor-only tests in labs/NN-name/hidden
-  --shard I/N         grade only part I of N of the submissions (2/8): a split by name that
-                      every machine agrees on; give each shard's --json to --merge
+  --shard I/N         grade only part I of N of the submissions (2/8): the names, sorted, dealt
+                      out in turn, so every machine agrees; give each shard's --json to --merge
   --csv FILE          the table as CSV
   --json FILE         the table as JSON (switchboard/batch@1)
   --html FILE         the class report, one HTML page (default: class-report.html in the
@@ -130,8 +130,8 @@ async function main(): Promise<number> {
   const listed = listSubmissions(submissions);
   if (listed.others.length) process.stderr.write(`not folders, so not submissions (left alone): ${listed.others.join(', ')}\n`);
   if (listed.folders.length === 0) usageError(usage, `${submissions} holds no folders: put each submission in a folder of its own`);
-  const shard: Shard | undefined = choice && { ...choice, of: listed.folders.length };
-  const folders = shard ? listed.folders.filter((name) => shardOf(name, shard.count) === shard.index) : listed.folders;
+  const shard: Shard | undefined = choice && { ...choice, of: listed.folders.length, class: classDigest(listed.folders) };
+  const folders = shard ? shardNames(listed.folders, shard) : listed.folders;
   if (shard) process.stderr.write(`shard ${shard.index}/${shard.count}: ${folders.length} of the ${shard.of} submissions\n`);
 
   const scratch = makeScratch('switchboard-grade');

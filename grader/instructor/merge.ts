@@ -45,7 +45,10 @@ export function mergeShards(dir: string): { batch: Batch; files: string[] } {
   if (count !== undefined) {
     const byIndex = new Map<number, string>();
     for (const { file, batch } of shards) {
-      if (batch.shard?.count !== count || batch.shard.of !== first.batch.shard!.of) throw new Error(`${file} is a shard of another split (${batch.shard ? `${batch.shard.index}/${batch.shard.count} of ${batch.shard.of}` : 'not a shard'}) than ${first.file} (of ${count}, ${first.batch.shard!.of} submissions)`);
+      if (batch.shard?.count !== count) throw new Error(`${file} is ${batch.shard ? `shard ${batch.shard.index}/${batch.shard.count}` : 'not a shard'}, but ${first.file} is one of ${count}: merge the shards of one split only`);
+      if (batch.shard.of !== first.batch.shard!.of || batch.shard.class !== first.batch.shard!.class) {
+        throw new Error(`${file} (${batch.shard.of} submissions) and ${first.file} (${first.batch.shard!.of}) saw different classes: their folders of submissions differ, so the split does not add up`);
+      }
       if (byIndex.has(batch.shard.index)) throw new Error(`shard ${batch.shard.index}/${count} is there twice: ${byIndex.get(batch.shard.index)} and ${file}`);
       byIndex.set(batch.shard.index, file);
     }

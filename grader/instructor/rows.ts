@@ -19,6 +19,8 @@ export interface Shard {
   index: number;
   count: number;
   of: number;
+  /** A digest of every submission's name (shard.ts): the shards of one batch have the same. */
+  class: string;
 }
 
 export type RowStatus = 'graded' | 'failed to run' | 'not a submission';

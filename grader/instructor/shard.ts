@@ -1,7 +1,11 @@
-// Splitting a batch across machines. A submission's shard depends only on its name and the
-// number of shards (a hash of the name), so every machine of a CI matrix agrees on the split
-// without talking to the others, whatever order it lists the folders in, and a name never moves
-// between shards when other submissions come or go.
+// Splitting a batch across machines. Every machine of a CI matrix lists the same folder of
+// submissions, so each can take its part without talking to the others: the names, sorted, are
+// dealt out in turn (shard 1 takes the 1st, the N+1st, ...), which keeps the shards within one
+// submission of each other, so no machine waits long for the slowest. A hash of each name would
+// keep a name in its shard as others come and go, but 8 names split 2 and 6 that way.
+//
+// Since the split depends on the whole list, each shard records a digest of the names it saw;
+// the merge refuses shards that saw different classes.
 import { createHash } from 'node:crypto';
 
 export interface ShardChoice {
@@ -19,8 +23,20 @@ export function parseShard(text: string): ShardChoice | string {
   return { index, count };
 }
 
-/** The shard (1-based) a submission's name falls in. Names are compared in Unicode NFC, as macOS may list them otherwise. */
-export function shardOf(name: string, count: number): number {
-  const digest = createHash('sha256').update(name.normalize('NFC')).digest();
-  return (digest.readUInt32BE(0) % count) + 1;
+/**
+ * The names in the order they are dealt: Unicode NFC (macOS may list a name decomposed), then
+ * by code unit, which no locale changes.
+ */
+function dealingOrder(names: string[]): string[] {
+  return names.map((name) => [name.normalize('NFC'), name] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, name]) => name);
+}
+
+/** The names that shard `index` of `count` grades. */
+export function shardNames(names: string[], choice: ShardChoice): string[] {
+  return dealingOrder(names).filter((_, i) => i % choice.count === choice.index - 1);
+}
+
+/** A digest of the whole class's names, the same on every machine that lists the same folder. */
+export function classDigest(names: string[]): string {
+  return createHash('sha256').update(dealingOrder(names).map((n) => n.normalize('NFC')).join('\n')).digest('hex').slice(0, 16);
 }
