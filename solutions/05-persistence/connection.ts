@@ -23,6 +23,7 @@ const lingerMs = 5_000;
 
 export function serveConnection(socket: net.Socket, service: Service, outbox: Outbox): void {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  socket.setNoDelay(true);
   const reader = new FrameReader();
   const held: { frame: Buffer; delivers: bigint[] }[] = [];
   let closing = false;
@@ -32,11 +33,15 @@ export function serveConnection(socket: net.Socket, service: Service, outbox: Ou
 
   const holder = {
     release(): void {
+      // All of them in one system call: small writes one after another would wait on each other's
+      // acknowledgements (Nagle's algorithm against the client's delayed ACK).
+      socket.cork();
       for (const { frame, delivers } of held.splice(0)) {
         // A client that does not read stops us reading its requests (see 'drain').
         if (!socket.write(frame)) socket.pause();
         if (delivers.length > 0) service.delivered(delivers);
       }
+      socket.uncork();
       if (closing) finishClosing();
       else if (peerEnded) socket.end();
     },
