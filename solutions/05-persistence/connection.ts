@@ -25,31 +25,35 @@ export function serveConnection(socket: net.Socket, service: Service, outbox: Ou
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   socket.setNoDelay(true);
   const reader = new FrameReader();
-  const held: { frame: Buffer; delivers: bigint[] }[] = [];
+  /** Frames waiting for the log to be durable up to `needs`, in the order they were made. */
+  const held: { frame: Buffer; delivers: bigint[]; needs: bigint }[] = [];
   let closing = false;
   let closed = false;
   /** The client closed its side (a FIN): we close ours once its replies are written. */
   let peerEnded = false;
 
   const holder = {
-    release(): void {
-      // All of them in one system call: small writes one after another would wait on each other's
-      // acknowledgements (Nagle's algorithm against the client's delayed ACK).
+    release(durable: bigint): boolean {
+      // Those ready go out in one system call: small writes one after another would wait on each
+      // other's acknowledgements (Nagle's algorithm against the client's delayed ACK).
       socket.cork();
-      for (const { frame, delivers } of held.splice(0)) {
+      while (held.length > 0 && held[0]!.needs <= durable) {
+        const { frame, delivers } = held.shift()!;
         // A client that does not read stops us reading its requests (see 'drain').
         if (!socket.write(frame)) socket.pause();
         if (delivers.length > 0) service.delivered(delivers);
       }
       socket.uncork();
+      if (held.length > 0) return true;
       if (closing) finishClosing();
       else if (peerEnded) socket.end();
+      return false;
     },
   };
 
   const send = (reply: Reply): boolean => {
     if (closed || !socket.writable) return false;
-    held.push({ frame: encodeFrame(reply.type, encodeValue(reply.payload)), delivers: reply.delivers ?? [] });
+    held.push({ frame: encodeFrame(reply.type, encodeValue(reply.payload)), delivers: reply.delivers ?? [], needs: outbox.appended });
     outbox.hold(holder);
     return true;
   };

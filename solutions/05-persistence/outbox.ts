@@ -2,24 +2,30 @@
 // until the records appended before it are synced.
 //
 // Requests are handled as they arrive; each appends its records to the Store and hands its reply
-// (and any push it causes) to its connection, which holds them. At the end of the event loop's
-// turn, flush() syncs the log once, for every record of the turn, and then lets every connection
-// write what it held. A sync takes milliseconds; requests that arrive meanwhile wait in their
-// sockets and make up the next turn's batch, so the more clients, the more requests per sync.
+// (and any push it causes) to its connection, which holds it, marked with the index of the last
+// record appended so far: the frame may go out once the log is synced up to that index.
 //
-// After the frames are written, the deliveries they made are recorded (section 7), and if the log
-// has grown past the threshold, it is compacted (section 9), between two requests.
+// At the end of an event-loop turn, flush() writes every pending record and starts one sync of
+// the log, in the background. While the disk works, the server goes on reading and answering
+// requests; their records wait for the next sync, which starts as soon as this one ends and
+// covers all of them at once. So the more clients, the more requests per sync.
+//
+// After a sync, the frames it covered are written, the deliveries they made are recorded
+// (section 7), and if the log has grown past the threshold it is compacted (section 9): between
+// two requests, with no sync in flight.
 import type { Service } from './service.js';
 import type { Store } from './store.js';
 
-/** A connection with frames to write once the log is synced. */
+/** A connection with frames to write once the log is synced up to their index. */
 export interface Holder {
-  release(): void;
+  /** Writes the frames whose records are durable; returns true if some still wait. */
+  release(durable: bigint): boolean;
 }
 
 export class Outbox {
   private readonly holders = new Set<Holder>();
   private scheduled = false;
+  private syncing = false;
 
   constructor(
     private readonly store: Store,
@@ -27,7 +33,12 @@ export class Outbox {
     private readonly compactAfter: number,
   ) {}
 
-  /** `holder` has frames waiting: they go out at the end of this turn. */
+  /** The index a frame made now must wait for: the last record appended. */
+  get appended(): bigint {
+    return this.store.lastIndex;
+  }
+
+  /** `holder` has frames waiting: they go out after the next sync. */
   hold(holder: Holder): void {
     this.holders.add(holder);
     this.schedule();
@@ -45,14 +56,32 @@ export class Outbox {
     setImmediate(() => this.flush());
   }
 
-  flush(): void {
+  private flush(): void {
     this.scheduled = false;
+    // A sync in flight looks again when it ends.
+    if (this.syncing) return;
+    if (!this.store.dirty) {
+      this.release();
+      return;
+    }
+    this.syncing = true;
+    this.store.syncInBackground(() => {
+      this.syncing = false;
+      this.release();
+      if (this.store.logRecords >= this.compactAfter) this.store.compact(this.service.snapshot());
+      if (this.store.dirty || this.holders.size > 0) this.schedule();
+    });
+  }
+
+  /** Writes every frame the log's durable records cover. */
+  private release(): void {
+    for (const holder of [...this.holders]) if (!holder.release(this.store.durableIndex)) this.holders.delete(holder);
+  }
+
+  /** Clean shutdown: sync everything now and write every frame. */
+  drain(): void {
     this.store.sync();
-    const holders = [...this.holders];
-    this.holders.clear();
-    for (const holder of holders) holder.release();
-    if (this.store.logRecords >= this.compactAfter) this.store.compact(this.service.snapshot());
-    // The MESSAGES_DELIVERED records of the frames just written: synced in the next turn.
-    if (this.store.dirty) this.schedule();
+    this.release();
+    this.store.sync();
   }
 }

@@ -5,7 +5,7 @@
 // The files, from the disk up:
 //   records.ts     the record layout: crc, length, type, payload; finding intact records
 //   store.ts       the data directory: lock, log, snapshot, recovery, compaction
-//   outbox.ts      group commit: frames wait until the log is synced, once per event-loop turn
+//   outbox.ts      group commit: frames wait until the log is synced, one sync at a time
 //   service.ts     lab 3's service, where every change of state is a record
 //   connection.ts  one client's connection: frames in, held frames out
 // and, unchanged from lab 3: frames.ts, values.ts, encode.ts, decode.ts, messages.ts,
@@ -63,7 +63,7 @@ function main(): void {
   // A clean shutdown: what was appended is synced and the held frames go out; the lock is released.
   const shutdown = () => {
     server.close();
-    outbox.flush();
+    outbox.drain();
     store.close();
     process.exit(0);
   };

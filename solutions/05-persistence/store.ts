@@ -1,13 +1,13 @@
 // The data directory (spec/05-persistence.md, sections 3, 6, 8 and 9): the lock, the log, the
 // snapshot, recovery and compaction. The service above it never touches a file.
 //
-// Appending a record only puts its bytes in `pending`. sync() writes them to the log and syncs the
-// file: that is the commit point, after which the server may tell anyone about those records. The
-// server calls it once per turn of its event loop, for everything appended in that turn, so one
-// sync covers many requests (group commit).
+// Appending a record only puts its bytes in `pending`. A sync writes them to the log and syncs the
+// file: that is the commit point, after which the server may tell anyone about those records, up
+// to `durableIndex`. The Outbox runs one sync at a time, in the background, for everything
+// appended since the last one, so one sync covers many requests (group commit).
 //
 // Recovery reads everything before it changes anything: a directory it refuses is left as it was.
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { RecordType, decodePayload, encodeRecord, intactAt, scanLog, type Intact } from './records.js';
 import { DecodeError, type ValueMap } from './values.js';
@@ -40,6 +40,8 @@ export class Store {
   private locked = false;
   /** The index of the last record appended, synced or not. */
   lastIndex = 0n;
+  /** The index of the last record on stable storage. */
+  durableIndex = 0n;
   /** Records in the log file (and pending), for the compaction threshold. */
   logRecords = 0;
 
@@ -103,6 +105,8 @@ export class Store {
       this.logRecords++;
     }
 
+    this.durableIndex = this.lastIndex;
+
     // Decided: the server starts. Only now does anything change on disk.
     let dropped: string | undefined;
     this.fd = openSync(this.logFile, 'a');
@@ -132,14 +136,40 @@ export class Store {
     return this.pending.length > 0;
   }
 
-  /** Writes the pending records and syncs the log. */
+  /** Writes the pending records and syncs the log, before returning. */
   sync(): void {
-    if (this.pending.length === 0) return;
+    const upTo = this.write();
+    if (upTo === undefined) return;
+    if (this.sync_ !== 'none') fdatasyncSync(this.fd);
+    this.durableIndex = upTo;
+  }
+
+  /**
+   * Writes the pending records, then syncs the log in the background and calls `done`. Records
+   * appended meanwhile wait for the next sync. The caller starts no other until `done`.
+   */
+  syncInBackground(done: () => void): void {
+    const upTo = this.write();
+    if (upTo === undefined || this.sync_ === 'none') {
+      if (upTo !== undefined) this.durableIndex = upTo;
+      setImmediate(done);
+      return;
+    }
+    fdatasync(this.fd, (error) => {
+      if (error) throw error;
+      // The real commit: from here the records survive a crash of the whole machine.
+      this.durableIndex = upTo;
+      done();
+    });
+  }
+
+  /** Writes the pending records to the log file; returns the index they reach, if there were any. */
+  private write(): bigint | undefined {
+    if (this.pending.length === 0) return undefined;
     const bytes = Buffer.concat(this.pending);
     this.pending = [];
     for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
-    // The real commit: once this returns, the records survive a crash of the whole machine.
-    if (this.sync_ !== 'none') fdatasyncSync(this.fd);
+    return this.lastIndex;
   }
 
   /**

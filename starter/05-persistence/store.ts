@@ -1,14 +1,15 @@
 // The data directory (spec/05-persistence.md, sections 3, 6, 8 and 9): the lock, the log, the
 // snapshot, recovery and compaction. The service above it never touches a file.
 //
-// Appending a record only puts its bytes in `pending`. sync() writes them to the log and syncs the
-// file: that is the commit point, after which the server may tell anyone about those records. The
-// server calls it once per turn of its event loop, for everything appended in that turn, so one
-// sync covers many requests (group commit).
+// Appending a record only puts its bytes in `pending`. A sync writes them to the log and syncs the
+// file: that is the commit point, after which the server may tell anyone about those records, up
+// to `durableIndex`. The Outbox runs one sync at a time, in the background, for everything
+// appended since the last one, so one sync covers many requests (group commit).
 //
 // Recovery reads everything before it changes anything: a directory it refuses is left as it was.
 //
-// Yours: lock, recover and sync (phase 5.1), compact (5.4). The helpers below them are done.
+// Yours: lock, recover, sync and syncInBackground (phase 5.1), compact (5.4). The helpers below
+// them are done.
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { RecordType, decodePayload, encodeRecord, intactAt, scanLog, type Intact } from './records.js';
@@ -43,6 +44,8 @@ export class Store {
   private locked = false;
   /** The index of the last record appended, synced or not. */
   lastIndex = 0n;
+  /** The index of the last record on stable storage. */
+  durableIndex = 0n;
   /** Records in the log file (and pending), for the compaction threshold. */
   logRecords = 0;
 
@@ -73,6 +76,7 @@ export class Store {
    * 2. `log` (missing: empty): scanLog(bytes). If scan.intactAfter is set, Refusal('log',
    *    scan.end, why). For each record: payloadOf(), skip index <= S, require index ===
    *    this.lastIndex + 1n (else Refusal), replay() it, set this.lastIndex, count this.logRecords.
+   *    At the end, this.durableIndex = this.lastIndex: what was read from disk is durable.
    * 3. Only now change files: open the log for appending (this.fd = openSync(logFile, 'a')); if
    *    scan.end < bytes.length, ftruncateSync to scan.end, fsyncSync, and return a line such as
    *    `log: dropped N bytes at offset P (torn tail)`; delete snapshot.tmp and log.tmp; syncDir().
@@ -98,11 +102,23 @@ export class Store {
 
   /**
    * Writes the pending records to the log (writeSync until every byte is written) and syncs the
-   * file (fdatasyncSync), unless this.sync_ is 'none'. This is the commit point of spec section 6:
-   * the Outbox releases the frames it holds only after this returns. Nothing pending: no sync.
+   * file (fdatasyncSync), unless this.sync_ is 'none'; then sets this.durableIndex to the index of
+   * the last record written. This is the commit point of spec section 6: the Outbox writes a held
+   * frame only once durableIndex reaches the frame's index. Nothing pending: nothing to do.
    */
   sync(): void {
     throw new NotImplemented('5.1', 'Store.sync in store.ts');
+  }
+
+  /**
+   * The same, with the sync in the background, calling `done` once durableIndex is updated: the
+   * Outbox then goes on answering requests while the disk works, and the next sync covers them
+   * all. The simplest correct version is `this.sync(); setImmediate(done);`; the faster one writes
+   * the records, then calls fs.fdatasync(fd, callback) and updates durableIndex in the callback,
+   * to the index of the last record written before the sync began, not to this.lastIndex then.
+   */
+  syncInBackground(done: () => void): void {
+    throw new NotImplemented('5.1', 'Store.syncInBackground in store.ts');
   }
 
   /**
