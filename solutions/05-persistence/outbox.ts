@@ -10,9 +10,9 @@
 // requests; their records wait for the next sync, which starts as soon as this one ends and
 // covers all of them at once. So the more clients, the more requests per sync.
 //
-// After a sync, the frames it covered are written, the deliveries they made are recorded
-// (section 7), and if the log has grown past the threshold it is compacted (section 9): between
-// two requests, with no sync in flight.
+// After a sync, if the log has grown past the threshold, it is compacted (section 9), with no sync
+// in flight and before any frame goes out; then the frames the sync covered are written, and the
+// deliveries they made are recorded (section 7).
 import type { Service } from './service.js';
 import type { Store } from './store.js';
 
@@ -67,8 +67,9 @@ export class Outbox {
     this.syncing = true;
     this.store.syncInBackground(() => {
       this.syncing = false;
-      this.release();
+      // Before the frames go out: a reply never comes back while a compaction it follows is running.
       if (this.store.logRecords >= this.compactAfter) this.store.compact(this.service.snapshot());
+      this.release();
       if (this.store.dirty || this.holders.size > 0) this.schedule();
     });
   }
