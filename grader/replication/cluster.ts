@@ -1,0 +1,260 @@
+// A cluster of replicas under test (labs 6 and 7): N replicas started through the harness, each on
+// a port claimed before any starts, with one fault proxy per ordered pair of replicas, so that
+// replica i reaches replica j only through proxy i→j (spec/06-replication.md, section 13). A
+// STATUS poller runs for the cluster's whole life and feeds the History; faults the test causes
+// go there too. finish() stops everything, reads every replica's log, and runs the checker.
+//
+// Lab 6 only watches the proxies; lab 7 cuts, delays and partitions them (`proxy(i, j)`).
+import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { FaultProxy, Harness, Proc } from '../harness/index.js';
+import { GradeFailure, scaled, seconds } from '../harness/wait.js';
+import { describeStatus, type Status } from '../../labs/06-replication/tests/wire.js';
+import { readLogBytes } from '../../labs/05-persistence/tests/logfile.js';
+import { checkHistory, excerpt, type ReplicaLog } from './checker.js';
+import { History, describeEvent, type Round } from './history.js';
+import { StatusPoller } from './poller.js';
+
+export interface ClusterOptions {
+  size: number;
+  /** --heartbeat-ms, before SWITCHBOARD_TIME_SCALE; 100 by default. */
+  heartbeatMs?: number;
+  /** --timeout-ms, before SWITCHBOARD_TIME_SCALE; 2000 by default (section 13 says why). */
+  timeoutMs?: number;
+  /** Replicas not to start yet (they get their port, proxies and directory all the same). */
+  later?: number[];
+}
+
+export interface Member {
+  id: number;
+  port: number;
+  dir: string;
+  proc: Proc | undefined;
+  /** True while the grader believes it running (started, not killed or stopped). */
+  up: boolean;
+  /** proxies.get(j): the proxy this replica reaches replica j through. */
+  proxies: Map<number, FaultProxy>;
+}
+
+export class Cluster {
+  readonly history = new History();
+  readonly poller: StatusPoller;
+  /** The flags' values, scaled. */
+  readonly heartbeatMs: number;
+  readonly timeoutMs: number;
+  /** T before scaling, for deadlines (which the harness scales). */
+  readonly baseTimeoutMs: number;
+  private finished = false;
+
+  private constructor(
+    private readonly h: Harness,
+    readonly members: Member[],
+    options: ClusterOptions,
+  ) {
+    this.heartbeatMs = scaled(options.heartbeatMs ?? 100);
+    this.baseTimeoutMs = options.timeoutMs ?? 2_000;
+    this.timeoutMs = scaled(this.baseTimeoutMs);
+    this.poller = new StatusPoller(() => new Map(this.members.map((m) => [m.id, m.port])), this.history);
+  }
+
+  /** Claims the ports, makes the proxies and directories, starts the replicas (all at once). */
+  static async start(h: Harness, options: ClusterOptions): Promise<Cluster> {
+    const ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    const members: Member[] = [];
+    for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`replica-${id}`), proc: undefined, up: false, proxies: new Map() });
+    for (const from of members) for (const to of members) if (to !== from) from.proxies.set(to.id, await h.proxy(to.port));
+    const cluster = new Cluster(h, members, options);
+    h.note(`a cluster of ${options.size}: replica i on port ${members.map((m) => m.port).join(', ')}; replica i reaches replica j through a proxy of its own; --heartbeat-ms ${cluster.heartbeatMs} --timeout-ms ${cluster.timeoutMs}`);
+    h.onTeardown(() => cluster.poller.stop());
+    cluster.poller.start();
+    await Promise.all(members.filter((m) => !options.later?.includes(m.id)).map((m) => cluster.launch(m)));
+    return cluster;
+  }
+
+  get ids(): number[] {
+    return this.members.map((m) => m.id);
+  }
+
+  get majority(): number {
+    return Math.floor(this.members.length / 2) + 1;
+  }
+
+  member(id: number): Member {
+    const member = this.members.find((m) => m.id === id);
+    if (!member) throw new Error(`the cluster has no replica ${id}`);
+    return member;
+  }
+
+  /** The proxy that carries replica `from`'s messages to replica `to`. */
+  proxy(from: number, to: number): FaultProxy {
+    return this.member(from).proxies.get(to)!;
+  }
+
+  /** --peers for replica `id`: every other replica, at the proxy of that pair. */
+  peersOf(id: number): string {
+    return [...this.member(id).proxies].map(([to, proxy]) => `${to}=127.0.0.1:${proxy.port}`).join(',');
+  }
+
+  /** --replicas for the lab's client: every replica at its own port. */
+  replicaList(order = this.ids): string {
+    return order.map((id) => `${id}=127.0.0.1:${this.member(id).port}`).join(',');
+  }
+
+  private async launch(member: Member): Promise<void> {
+    const params = { id: member.id, port: member.port, peers: this.peersOf(member.id), data: member.dir, heartbeatMs: this.heartbeatMs, timeoutMs: this.timeoutMs };
+    member.proc = await this.h.start('replica', { name: `replica ${member.id}`, params, readyTimeoutMs: 20_000 });
+    member.up = true;
+  }
+
+  /** Starts a replica that was left for later. */
+  async startLater(id: number): Promise<void> {
+    this.history.fault(`starts replica ${id}`, [id]);
+    await this.launch(this.member(id));
+  }
+
+  /** kill -9, several at once if given several. */
+  async kill(...ids: number[]): Promise<void> {
+    this.history.fault(`kill -9 replica${ids.length > 1 ? 's' : ''} ${ids.join(' and ')}`, ids);
+    await Promise.all(ids.map(async (id) => {
+      const member = this.member(id);
+      member.up = false;
+      await member.proc!.kill('SIGKILL');
+      if (!member.proc!.exit) throw new GradeFailure(`replica ${id} was sent SIGKILL and had not exited 2 s later`);
+    }));
+  }
+
+  /** SIGTERM, a clean stop (spec section 2): several at once if given several. */
+  async stop(...ids: number[]): Promise<void> {
+    this.history.fault(`stops replica${ids.length > 1 ? 's' : ''} ${ids.join(' and ')} (SIGTERM)`, ids);
+    await Promise.all(ids.map(async (id) => {
+      const member = this.member(id);
+      member.up = false;
+      await member.proc!.kill('SIGTERM');
+    }));
+  }
+
+  /** Starts several stopped replicas again at once, each on its port and data directory. */
+  async restartAll(ids = this.ids): Promise<void> {
+    this.history.fault(`restarts replicas ${ids.join(', ')} on their data directories, all at once`, ids);
+    await Promise.all(ids.map(async (id) => {
+      const member = this.member(id);
+      await member.proc!.restart();
+      member.up = true;
+    }));
+  }
+
+  /** Starts a killed replica again on its port and data directory. */
+  async restart(id: number): Promise<void> {
+    const member = this.member(id);
+    this.history.fault(`restarts replica ${id} on its data directory`, [id]);
+    await member.proc!.restart();
+    member.up = true;
+  }
+
+  /** Starts a stopped or killed replica again with its data directory emptied. */
+  async restartEmpty(id: number): Promise<void> {
+    const member = this.member(id);
+    this.history.fault(`restarts replica ${id} with an empty data directory`, [id]);
+    await member.proc!.stop();
+    for (const name of readdirSync(member.dir)) rmSync(path.join(member.dir, name), { recursive: true, force: true });
+    await member.proc!.start();
+    member.up = true;
+  }
+
+  /** The replica that claimed to be the primary in the latest poll, if exactly one did. */
+  primaryNow(): number | undefined {
+    const primaries = [...(this.poller.latest?.states ?? [])].filter(([, s]) => s?.role === 'primary').map(([id]) => id);
+    return primaries.length === 1 ? primaries[0] : undefined;
+  }
+
+  /** The latest STATUS of `id`, if it answered the latest poll. */
+  statusNow(id: number): Status | undefined {
+    return this.poller.latest?.states.get(id);
+  }
+
+  /** Waits for a poll round that `check` accepts; fails with `what` and the latest round. */
+  async until<T>(check: (round: Round) => T | undefined, options: { timeoutMs: number; what: string }): Promise<T> {
+    const timeoutMs = scaled(options.timeoutMs);
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      this.checkPolls();
+      const round = this.poller.latest;
+      const value = round ? check(round) : undefined;
+      if (value !== undefined) return value;
+      if (Date.now() > end) {
+        throw new GradeFailure(`the grader waited ${seconds(timeoutMs)} for ${options.what}; the last STATUS poll said:\n${this.describeRound(round)}\n${this.recentEvents()}`);
+      }
+      await this.poller.nextRound();
+    }
+  }
+
+  /**
+   * Waits until exactly one of the replicas that are up is primary and every other one that is up
+   * is its backup. Returns its id.
+   */
+  async waitForPrimary(options: { what?: string; timeoutMs?: number; among?: number[] } = {}): Promise<number> {
+    const what = options.what ?? 'one primary that every running replica follows';
+    return this.until(
+      (round) => {
+        const up = this.members.filter((m) => m.up).map((m) => m.id);
+        const states = up.map((id) => round.states.get(id));
+        if (states.some((s) => !s)) return undefined;
+        const primaries = states.filter((s) => s!.role === 'primary');
+        if (primaries.length !== 1) return undefined;
+        const primary = primaries[0]!.id;
+        if (options.among && !options.among.includes(primary)) return undefined;
+        return states.every((s) => s!.primary === primary && (s!.id === primary || s!.role === 'backup')) ? primary : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? this.baseTimeoutMs + 15_000, what },
+    );
+  }
+
+  /** Waits until every replica that is up has the primary's whole log, committed. */
+  async waitCaughtUp(what = 'every running replica to hold the primary\'s whole log, committed'): Promise<Status> {
+    return this.until(
+      (round) => {
+        const states = this.members.filter((m) => m.up).map((m) => round.states.get(m.id));
+        const primary = states.find((s) => s?.role === 'primary');
+        if (!primary || primary.commit !== primary.last) return undefined;
+        return states.every((s) => s && s.last === primary.last && s.commit === primary.last && s.primary === primary.id) ? primary : undefined;
+      },
+      { timeoutMs: this.baseTimeoutMs + 20_000, what },
+    );
+  }
+
+  /** A malformed REPLICA_STATE fails the test at the next wait. */
+  checkPolls(): void {
+    if (this.poller.problem) throw new GradeFailure(this.poller.problem);
+  }
+
+  describeRound(round: Round | undefined): string {
+    if (!round) return '  (no poll has finished yet)';
+    return [...round.states].map(([id, s]) => `  ${s ? describeStatus(s) : `replica ${id}: no answer`}`).join('\n');
+  }
+
+  private recentEvents(): string {
+    const events = excerpt(this.history, { from: this.history.now() - 15_000, max: 12 });
+    return events.length ? `What happened before that:\n${events.map((e) => `  ${describeEvent(e)}`).join('\n')}` : '';
+  }
+
+  /**
+   * The end of a test: stops the polls and every replica (SIGTERM, a clean stop), reads every
+   * replica's log, and checks the whole history (checker.ts).
+   */
+  async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.checkPolls();
+    await this.poller.stop();
+    await Promise.all(this.members.filter((m) => m.up).map(async (m) => {
+      await m.proc!.kill('SIGTERM');
+      m.up = false;
+    }));
+    const logs: ReplicaLog[] = this.members.filter((m) => m.proc).map((m) => {
+      const file = path.join(m.dir, 'log');
+      const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+      return { id: m.id, records: readLogBytes(bytes, `replica ${m.id}'s log`).records, bytes };
+    });
+    checkHistory(this.history, logs);
+  }
+}

@@ -1,0 +1,65 @@
+// Steps lab 6's tests share: a cluster (grader/replication, shared with lab 7), accounts made on
+// its primary, connections to one replica, and the checks of a not-primary answer. The chat
+// protocol is lab 3's, spoken with lab 3's grader codec; lab 6's additions are in wire.ts.
+import type { Harness } from '../../../grader/harness/index.js';
+import { GradeFailure } from '../../../grader/harness/index.js';
+import { Cluster, type ClusterOptions } from '../../../grader/replication/cluster.js';
+import { Peer, createAccount, login } from '../../03-protocol/tests/peer.js';
+import { T, map, show } from './wire.js';
+
+export { Cluster } from '../../../grader/replication/cluster.js';
+export { Writer } from '../../../grader/replication/writer.js';
+export { Peer, createAccount, login, sendMessage } from '../../03-protocol/tests/peer.js';
+export { T, T6, map, message, show } from './wire.js';
+
+export async function newCluster(h: Harness, size: number, options: Omit<ClusterOptions, 'size'> = {}): Promise<Cluster> {
+  return Cluster.start(h, { size, ...options });
+}
+
+/** A connection to replica `id` (its own port, not a proxy). */
+export async function peerOn(h: Harness, cluster: Cluster, id: number, name: string): Promise<Peer> {
+  const proc = cluster.member(id).proc;
+  if (!proc) throw new Error(`replica ${id} was never started`);
+  return Peer.connect(h, proc, { name });
+}
+
+/**
+ * Creates these accounts on the primary, one request at a time (a password hash takes tens of
+ * milliseconds, and a primary hashing a hundred at once would delay its heartbeats: spec section 6).
+ * Their passwords are "pw-NAME".
+ */
+export async function makeAccounts(h: Harness, cluster: Cluster, primary: number, names: string[]): Promise<void> {
+  const setup = await peerOn(h, cluster, primary, 'setup');
+  for (const name of names) await createAccount(setup, name);
+  setup.conn.end();
+}
+
+/** A connection to the primary, logged in as `name` (an existing account). */
+export async function loggedIn(h: Harness, cluster: Cluster, primary: number, name: string): Promise<Peer> {
+  const peer = await peerOn(h, cluster, primary, name);
+  await login(peer, name);
+  return peer;
+}
+
+/**
+ * Requires `frame`'s payload to be a not-primary error naming `primary` at `address`, with exactly
+ * the keys spec section 3.1 gives it.
+ */
+export function expectNotPrimary(peer: Peer, value: unknown, primary: number | undefined, address: string | undefined, what: string): void {
+  const fields = value instanceof Map ? [...value.keys()].sort().join(', ') : '';
+  const want = primary === undefined ? 'code, message' : 'address, code, message, primary';
+  if (!(value instanceof Map) || value.get('code') !== 'not-primary') throw new GradeFailure(`${peer.name} expected ${what}: ERROR {code: "not-primary", ...}; got ${show(value as never)}`);
+  if (fields !== want) throw new GradeFailure(`${peer.name} got ${show(value)} for ${what}: a not-primary error holds exactly {${want}} (spec section 3.1)`);
+  if (primary !== undefined && value.get('primary') !== BigInt(primary)) throw new GradeFailure(`${peer.name} got ${show(value)} for ${what}: "primary" must be ${primary}, the primary it follows`);
+  if (address !== undefined && value.get('address') !== address) {
+    throw new GradeFailure(`${peer.name} got ${show(value)} for ${what}: "address" must be ${JSON.stringify(address)}, replica ${primary}'s HOST:PORT as its --peers gives it (spec section 3.1)`);
+  }
+}
+
+/** Sends `type` `payload` and returns the reply's payload, which must be an ERROR. */
+export async function expectErrorReply(peer: Peer, type: number, payload: ReturnType<typeof map>, what: string): Promise<unknown> {
+  peer.send(type, payload);
+  const frame = await peer.readReply(what);
+  if (frame.type !== BigInt(T.ERROR)) throw new GradeFailure(`${peer.name} expected ${what} and got ${peer.describe(frame)}`);
+  return peer.decode(frame, what);
+}

@@ -1,0 +1,148 @@
+// The log, from the primary to the backups (spec/06-replication.md, section 5).
+//
+// The primary keeps, for each backup b, next[b] (the next index to send it) and match[b] (the
+// highest index b reported holding as the primary does). After each sync of its own log it sends
+// each backup an APPEND with what it has not sent yet; every H ms it sends one anyway, maybe empty:
+// that is its heartbeat. The commit index is the highest index held by a majority, the primary's
+// own synced log included; frames wait for it (outbox.ts).
+//
+// An APPEND says where it starts: `prev` and the digest of the primary's log there. A backup whose
+// log does not match there answers MISMATCH, and the primary steps next[b] back until it does; the
+// same rule catches up a backup that was down, or started empty. A backup whose log goes on with
+// records the primary does not have cuts them off (they were never committed) and takes the
+// primary's. It answers APPENDED only once what it appended is synced: the primary counts that
+// answer as a copy on disk.
+import { RecordType, encodeRecord } from './records.js';
+import { ProtocolError, Type, anyField, asMap, intField } from './messages.js';
+import type { Replica } from './node.js';
+import { nextDigest } from './store.js';
+import { valueMap, type Value, type ValueMap } from './values.js';
+
+/** Entries in one APPEND: a few hundred small records fit in a frame with room to spare. */
+const maxEntries = 256;
+const maxEntryBytes = 512 * 1024;
+
+export class Replication {
+  private readonly next = new Map<number, bigint>();
+  private readonly match = new Map<number, bigint>();
+  /** A backup's answer to the last APPEND it handled, sent once its log is synced. */
+  private pendingAck: { primary: number; index: bigint } | undefined;
+
+  constructor(private readonly replica: Replica) {}
+
+  // ---- The primary.
+
+  becomePrimary(): void {
+    for (const id of this.replica.config.peers.keys()) this.reset(id);
+    this.heartbeat();
+  }
+
+  /** What we knew of replica `id` may be stale (it may have restarted empty): start from our end. */
+  private reset(id: number): void {
+    this.next.set(id, this.replica.store.lastIndex + 1n);
+    this.match.set(id, 0n);
+  }
+
+  /** Our connection to replica `id` opened (again). */
+  connectionOpened(id: number): void {
+    if (this.replica.role !== 'primary') return;
+    this.reset(id);
+    this.sendAppend(id);
+  }
+
+  /** Every H ms: an APPEND to every backup, with entries or without. */
+  heartbeat(): void {
+    for (const id of this.replica.config.peers.keys()) this.sendAppend(id);
+  }
+
+  /** After each sync: the primary sends what it has not sent; a backup reports what it stored. */
+  afterSync(): void {
+    const r = this.replica;
+    if (r.role === 'primary') {
+      for (const id of r.config.peers.keys()) if (this.next.get(id)! <= r.store.syncedIndex) this.sendAppend(id);
+      this.updateCommit();
+    } else if (this.pendingAck) {
+      const { primary, index } = this.pendingAck;
+      this.pendingAck = undefined;
+      r.peers.send(primary, Type.APPENDED, valueMap({ from: BigInt(r.id), index }));
+    }
+  }
+
+  private sendAppend(id: number): void {
+    const r = this.replica;
+    if (!r.peers.isOpen(id)) return;
+    const next = this.next.get(id)!;
+    const prev = next - 1n;
+    const entries: Value[] = [];
+    let bytes = 0;
+    // Only synced records: the primary's own copy counts before anyone else's does.
+    for (let index = next; index <= r.store.syncedIndex && entries.length < maxEntries && bytes < maxEntryBytes; index++) {
+      const { type, record } = r.store.entry(index);
+      entries.push(valueMap({ type: BigInt(type), record }));
+      bytes += encodeRecord(type, record).length;
+    }
+    r.peers.send(id, Type.APPEND, valueMap({ from: BigInt(r.id), prev, digest: r.store.digest(prev)!, entries, commit: r.commit }));
+    this.next.set(id, next + BigInt(entries.length));
+  }
+
+  onAppended(id: number, index: bigint): void {
+    if (index > (this.match.get(id) ?? 0n)) this.match.set(id, index);
+    if (index + 1n > (this.next.get(id) ?? 0n)) this.next.set(id, index + 1n);
+    this.updateCommit();
+  }
+
+  onMismatch(id: number, prev: bigint, last: bigint): void {
+    let next = this.next.get(id) ?? 1n;
+    if (prev < next) next = prev;
+    if (last + 1n < next) next = last + 1n;
+    this.next.set(id, next < 1n ? 1n : next);
+    this.sendAppend(id);
+  }
+
+  /** The largest index that a majority holds, our own synced log counted; it never goes down. */
+  private updateCommit(): void {
+    const r = this.replica;
+    const held = [r.store.syncedIndex, ...[...r.config.peers.keys()].map((id) => this.match.get(id) ?? 0n)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    const committed = held[r.majority - 1]!;
+    if (committed > r.commit) {
+      r.commit = committed;
+      r.outbox.release();
+    }
+  }
+
+  // ---- A backup.
+
+  onAppend(primary: number, message: ValueMap): void {
+    const r = this.replica;
+    const prev = intField(message, 'prev');
+    const entries = anyField(message, 'entries');
+    if (!Array.isArray(entries)) throw new ProtocolError('bad-request', '"entries" must be a list');
+    if (r.store.digest(prev) !== intField(message, 'digest')) {
+      r.peers.send(primary, Type.MISMATCH, valueMap({ from: BigInt(r.id), prev, last: r.store.lastIndex }));
+      return;
+    }
+    let index = prev;
+    for (const item of entries) {
+      const entry = asMap(item);
+      const type = Number(intField(entry, 'type'));
+      const record = asMap(anyField(entry, 'record'));
+      index++;
+      if (type < 1 || type > RecordType.ACCOUNT_DELETED) throw new ProtocolError('bad-request', `an entry of record type ${type}`);
+      const digest = nextDigest(r.store.digest(index - 1n)!, encodeRecord(type, record));
+      if (r.store.digest(index) === digest) continue; // We have this one already.
+      if (index <= r.store.lastIndex) {
+        // Ours differs from here on: records no majority ever held. Cut them off, rebuild the state.
+        console.log(`replica ${r.id}: records ${index} to ${r.store.lastIndex} differ from the primary's; truncating`);
+        r.store.truncate(index - 1n);
+        r.rebuild();
+      }
+      r.store.append(type, record);
+      r.service.apply(type, new Map([...record, ['index', index]]));
+    }
+    const commit = intField(message, 'commit');
+    const upTo = commit < index ? commit : index;
+    if (upTo > r.commit) r.commit = upTo;
+    this.pendingAck = { primary, index };
+    r.outbox.schedule();
+  }
+}
