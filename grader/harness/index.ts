@@ -10,9 +10,10 @@
 // `h` (a Harness) owns every process, connection, proxy and fake server the test makes, and
 // tears all of them down when the test ends, however it ends. When the test fails it also
 // records what the grader saw (the transcript, each process's exit and last lines, its log
-// file, the spec section) for the report.
+// file, the spec section) for the report, and writes the test's trace (trace.ts): a
+// space-time diagram of every message, process event and fault, beside the logs.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test as vitestTest } from 'vitest';
@@ -22,11 +23,13 @@ import { parseCommand } from './command.js';
 import { implDir, runConfig, type RunConfig } from './config.js';
 import { GroupRegistry } from './groups.js';
 import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
-import { connectionOwner } from './procfs.js';
+import { connectionOwner, tcpTable } from './procfs.js';
 import { NeverReady, PortTaken, Proc, describeExit } from './process.js';
 import { FaultProxy } from './proxy.js';
 import { Random, testSeed } from './random.js';
+import { Trace, labDecoders, traceAll, type Lane, type LaneRef } from './trace.js';
 import { Transcript } from './transcript.js';
+import { describeError } from '../results.js';
 import { GradeFailure, bounded, scaled, seconds, withDeadline } from './wait.js';
 import { Conn } from './wire.js';
 
@@ -36,6 +39,7 @@ export { Random } from './random.js';
 export { FaultProxy } from './proxy.js';
 export { GradeFailure } from './wait.js';
 export { quote, hexDump } from './show.js';
+export { Trace, type TraceLink, type LaneRef, type Decoded, type StreamDecoder, type DecoderFactory } from './trace.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -126,7 +130,10 @@ export class FakeServer {
       timeoutMs,
       () => `the fake server on port ${this.port} waited ${seconds(timeoutMs)} for ${options.what ?? 'the program to connect'}, and nothing connected`,
     );
-    const conn = new Conn(socket, options.name ?? 'fake server', this.h.transcript);
+    const name = options.name ?? 'fake server';
+    const link = this.h.trace.link(this.h.trace.lane(name, 'grader'), from ?? this.h.programLane());
+    link.event('accept', `accepted a connection on port ${this.port}`);
+    const conn = new Conn(socket, name, this.h.transcript, link);
     this.h.transcript.note(`${conn.name} accepted a connection on port ${this.port}`);
     this.h.own(conn);
     return conn;
@@ -153,9 +160,12 @@ export interface StartOptions {
 
 export class Harness {
   readonly transcript = new Transcript();
+  /** Everything the grader saw, for the test's space-time diagram; a lab's own peers add their messages to it. */
+  readonly trace: Trace;
   readonly config = config;
   private readonly procs: Proc[] = [];
   private readonly conns: Conn[] = [];
+  private readonly proxies: FaultProxy[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly claims: PortClaim[] = [];
   private readonly dataDirs: string[] = [];
@@ -167,7 +177,9 @@ export class Harness {
     readonly lab: LabSpec,
     readonly phase: PhaseSpec,
     readonly testName: string,
-  ) {}
+  ) {
+    this.trace = new Trace(testName);
+  }
 
   /** This test's log folder, made on first use; a repeated test gets "-2", "-3", ... */
   get logDir(): string {
@@ -187,6 +199,7 @@ export class Harness {
 
   note(text: string): void {
     this.transcript.note(text);
+    this.trace.note(text);
   }
 
   own(conn: Conn): void {
@@ -271,6 +284,7 @@ export class Harness {
     const spec = this.lab.programs[program];
     if (!spec) throw new Error(`lab ${this.lab.number} has no program named ${program}`);
     const name = options.name ?? program;
+    const trace = this.trace.process(name, { terminal: !spec.listens });
     for (let attempt = 1; ; attempt++) {
       let claim: PortClaim | undefined;
       if (spec.listens && options.params?.port === undefined) {
@@ -297,6 +311,7 @@ export class Harness {
         logCapBytes: this.config.logCapBytes,
         registry,
         transcript: this.transcript,
+        trace,
       });
       this.procs.push(proc);
       try {
@@ -329,15 +344,41 @@ export class Harness {
     const port = typeof target === 'number' ? target : target.port;
     if (port === undefined) throw new Error(`${(target as Proc).name} has no port`);
     const describeTarget = typeof target === 'number' ? undefined : () => `${target.name}: ${describeExit(target.exit)}${target.tailText()}`;
-    const conn = await Conn.connect(port, { name: options.name ?? 'client', transcript: this.transcript, timeoutMs: options.timeoutMs, describeTarget });
+    const name = options.name ?? 'client';
+    // Through a proxy of this test, the proxy records the messages, with both of their times.
+    const proxy = this.proxies.find((p) => p.port === port);
+    const far: LaneRef = typeof target === 'number' ? () => this.laneOnPort(proxy?.targetPort ?? port) : target;
+    const trace = this.trace.link(this.trace.lane(name, 'grader'), far, { record: !proxy });
+    const conn = await Conn.connect(port, { name, transcript: this.transcript, timeoutMs: options.timeoutMs, describeTarget, trace });
     this.conns.push(conn);
     return conn;
   }
 
-  /** A fault-injecting proxy in front of `targetPort`; connect to its `port` instead. */
-  async proxy(targetPort: number): Promise<FaultProxy> {
+  /** The lane of the program listening on `port`, or a lane named after the port. */
+  laneOnPort(port: number): Lane {
+    const proc = [...this.procs].reverse().find((p) => p.port === port && p.traceLane);
+    return proc?.traceLane ?? this.trace.resolve(`port ${port}`);
+  }
+
+  /** The lane of "the program" a fake server's connection comes from: the one program of the test that does not listen, if there is one. */
+  programLane(): LaneRef {
+    return () => {
+      const clients = this.procs.filter((p) => p.port === undefined && p.traceLane);
+      return clients.length === 1 ? clients[0]!.traceLane! : 'the program';
+    };
+  }
+
+  /**
+   * A fault-injecting proxy in front of `targetPort`; connect to its `port` instead. In the
+   * trace its messages go from `from` (by default: whichever of the test's programs or
+   * connections opened the link, where the OS can tell) to `to` (by default: the program
+   * listening on `targetPort`).
+   */
+  async proxy(targetPort: number, lanes: { from?: LaneRef; to?: LaneRef } = {}): Promise<FaultProxy> {
     this.checkOpen();
     const proxy = new FaultProxy(targetPort);
+    this.observe(proxy, lanes);
+    this.proxies.push(proxy);
     for (let attempt = 1; ; attempt++) {
       const port = await this.claimPort(`a fault proxy of ${this.testName}`);
       try {
@@ -351,6 +392,49 @@ export class Harness {
     this.closers.push(() => proxy.close());
     this.note(`proxy on port ${proxy.port} in front of port ${targetPort}`);
     return proxy;
+  }
+
+  /** Connects `proxy` to the trace: its messages between two programs, its faults, and what it lost. */
+  private observe(proxy: FaultProxy, lanes: { from?: LaneRef; to?: LaneRef }): void {
+    const name = () => `proxy :${proxy.port}`;
+    const froms = new Map<number, Lane>();
+    const sockets = new Map<number, net.Socket>();
+    /** The program (or connection) that opened `link`; undefined while it is not known. */
+    const opener = (link: number): Lane | undefined => {
+      if (lanes.from) return this.trace.resolve(lanes.from);
+      const known = froms.get(link);
+      if (known) return known;
+      const socket = sockets.get(link);
+      const remote = socket?.remotePort;
+      if (remote === undefined) return undefined;
+      const conn = this.conns.find((c) => c.socket.localPort === remote);
+      const lane = conn?.traceLane ?? holderLane(this.procs, proxy.port, remote);
+      if (lane) froms.set(link, lane);
+      return lane;
+    };
+    /** The program behind the proxy: a lane of its own only when it is a program (a grader's listener records its own messages). */
+    const target = (): Lane | undefined => {
+      if (lanes.to) return this.trace.resolve(lanes.to);
+      return [...this.procs].reverse().find((p) => p.port === proxy.targetPort && p.traceLane)?.traceLane;
+    };
+    const streams = this.trace.proxyStreams((link, direction) => {
+      const to = target();
+      if (!to) return undefined;
+      const from = opener(link) ?? this.trace.resolve(`a program, through ${name()}`);
+      return direction === 'forward' ? { from, to } : { from: to, to: from };
+    }, name);
+    proxy.observer = {
+      accepted: (link, client) => {
+        sockets.set(link, client);
+      },
+      arrived: (link, direction, chunk) => streams.arrived(link, direction, chunk),
+      delivered: (_link, _direction, chunk) => streams.delivered(chunk),
+      dropped: (_link, _direction, chunk, why) => streams.dropped(chunk, why),
+      fault: (what, text) => {
+        const last = Math.max(0, ...sockets.keys());
+        this.trace.fault(what, `proxy on port ${proxy.port} in front of port ${proxy.targetPort}: ${text}`, { from: last ? opener(last) : lanes.from ? this.trace.resolve(lanes.from) : undefined, to: target(), link: name() });
+      },
+    };
   }
 
   /**
@@ -410,6 +494,31 @@ export class Harness {
   }
 }
 
+/**
+ * Which of `procs` holds the socket that connected from `theirPort` to our `ourPort` (Linux:
+ * /proc names the socket's inode and each process's open sockets); undefined elsewhere.
+ */
+function holderLane(procs: Proc[], ourPort: number, theirPort: number): Lane | undefined {
+  const row = tcpTable()?.find((r) => r.localPort === theirPort && r.remotePort === ourPort && r.inode !== '0');
+  if (!row) return undefined;
+  const socket = `socket:[${row.inode}]`;
+  for (const proc of procs) {
+    if (proc.pid === undefined || proc.exit || !proc.traceLane) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${proc.pid}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${proc.pid}/fd/${fd}`) === socket) return proc.traceLane;
+        } catch {
+          // Closed while we looked.
+        }
+      }
+    } catch {
+      // Gone, or not ours to look at.
+    }
+  }
+  return undefined;
+}
+
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
 }
@@ -431,15 +540,37 @@ export function phase(lab: LabSpec, id: string) {
     const fullName = `${id} ${name}`;
     vitestTest(fullName, { timeout: scaled(options.timeoutMs ?? spec.timeoutMs), meta: { lab: lab.number, phase: id, points: options.points } }, async (context) => {
       const h = new Harness(lab, spec, fullName);
+      h.trace.decoders = await labDecoders(h.config.root, lab.dir);
       // Runs however the test ends, its own deadline included.
       context.onTestFinished(async () => {
         const failed = context.task.result?.state === 'fail';
+        if (failed) h.trace.failed(describeError(context.task.result?.errors?.[0]));
         if (failed) await explain(h, context.task.id);
+        // Written before the teardown, so that it shows the test as it ended, not the grader cleaning up.
+        if ((failed || traceAll()) && !h.trace.off) await writeTrace(h, context.task.id, failed);
         await h.teardown(!failed);
       });
       await body(h);
     });
   };
+}
+
+/** Where the report finds a test's trace: runDir/trace/<task id>.json names its files. */
+export function traceIndexFile(runDir: string, taskId: string): string {
+  return path.join(runDir, 'trace', `${taskId.replace(/[^\w.-]/g, '_')}.json`);
+}
+
+async function writeTrace(h: Harness, taskId: string, failed: boolean): Promise<void> {
+  try {
+    const written = await h.trace.write(h.logDir, failed ? 'failed' : 'passed');
+    const index = traceIndexFile(h.config.runDir, taskId);
+    mkdirSync(path.dirname(index), { recursive: true });
+    const relative = (file: string) => path.relative(h.config.root, file);
+    writeFileSync(index, JSON.stringify({ html: relative(written.html), jsonl: relative(written.jsonl), messages: h.trace.messageCount, ms: Math.round(written.ms), bytes: written.bytes }));
+  } catch (error) {
+    // A trace is a help, never a reason for a test to fail or its report to be lost.
+    h.transcript.note(`the trace could not be written: ${(error as Error).message}`);
+  }
 }
 
 async function explain(h: Harness, taskId: string): Promise<void> {

@@ -9,6 +9,7 @@ import { crashOf, type Crash } from './crash.js';
 import { GroupRegistry, isWindows, killGroup } from './groups.js';
 import { isZombie, listenerOwner, processAlive } from './procfs.js';
 import { quote, textDiff } from './show.js';
+import type { ExpectHandle, ProcTrace } from './trace.js';
 import type { Transcript } from './transcript.js';
 import { GradeFailure, bounded, deferred, scaled, seconds, withDeadline } from './wait.js';
 
@@ -32,6 +33,8 @@ export interface ProcOptions {
   logCapBytes: number;
   registry: GroupRegistry;
   transcript?: Transcript;
+  /** Its lane in the test's trace: starts, exits, signals, its standard input and output. */
+  trace?: ProcTrace;
 }
 
 const tailLines = 40;
@@ -91,6 +94,24 @@ export class Proc {
     return this.options.logFile;
   }
 
+  /** This program's lane in the test's trace. */
+  get traceLane() {
+    return this.options.trace?.lane;
+  }
+
+  /** Runs one expectation on this program, recorded in the trace with its outcome. */
+  private async expecting<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const handle: ExpectHandle | undefined = this.options.trace?.expect(what);
+    try {
+      const value = await run();
+      handle?.done();
+      return value;
+    } catch (error) {
+      handle?.done(error);
+      throw error;
+    }
+  }
+
   get commandLine(): string {
     return this.options.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(' ');
   }
@@ -132,6 +153,7 @@ export class Proc {
     const pid = child.pid;
     if (pid !== undefined) registry.record(pid, this.commandLine);
     this.options.transcript?.note(`started ${this.name}: ${this.commandLine}`);
+    this.options.trace?.event('start', `started${child.pid === undefined ? '' : ` (pid ${child.pid})`}: ${this.commandLine}`);
     child.stdin?.on('error', () => undefined);
     this.stderrKept = [];
     this.stderrCount = 0;
@@ -149,7 +171,8 @@ export class Proc {
       const bad = status.error !== undefined || status.signal !== null || status.code !== 0;
       if (bad) this.options.transcript?.trouble(`${this.name}: ${describeExit(status)}`);
       else this.options.transcript?.note(`${this.name}: ${describeExit(status)}`);
-    }
+      this.options.trace?.event('exit', describeExit(status), bad);
+    } else this.options.trace?.event('exit', `${describeExit(status)} (the grader stopped it)`);
     this.exitWait.resolve(status);
     const wake = this.stdoutWake;
     this.stdoutWake = deferred<void>();
@@ -184,6 +207,7 @@ export class Proc {
         if (this.stderrKept.length > keptStderrLines) this.stderrKept.shift();
       }
       if (kind === 'stdout') {
+        this.options.trace?.stdout(cut);
         this.stdoutLines.push(cut);
         if (this.stdoutLines.length > keptStdoutLines) {
           this.stdoutLines.shift();
@@ -243,6 +267,7 @@ export class Proc {
           throw new PortTaken(port, `port ${port} accepted a connection, but the program listening there is not ${this.name} (process group ${pid})`);
         }
         this.options.transcript?.note(`${this.name} accepts connections on port ${port}`);
+        this.options.trace?.event('ready', `accepts connections on port ${port}`);
         return;
       }
       if (Date.now() >= end) {
@@ -309,12 +334,14 @@ export class Proc {
   /** Writes to the process's standard input. */
   send(text: string): void {
     this.options.transcript?.sent(`${this.name} stdin`, text);
+    this.options.trace?.stdin(text);
     this.child?.stdin?.write(text);
   }
 
   /** Closes the process's standard input (end of input, as Ctrl+D at a terminal). */
   endInput(): void {
     this.options.transcript?.note(`${this.name}: standard input closed`);
+    this.options.trace?.event('eof', 'the grader closes its standard input');
     this.child?.stdin?.end();
   }
 
@@ -327,10 +354,12 @@ export class Proc {
     const shown = typeof expected === 'string' ? quote(expected) : String(expected);
     const what = options.what ?? `the line ${shown} on its standard output`;
     const matches = (line: string) => lineMatches(line, expected);
-    for (;;) {
-      const line = await this.nextLine({ ...options, what });
-      if (matches(line)) return line;
-    }
+    return this.expecting(what, async () => {
+      for (;;) {
+        const line = await this.nextLine({ ...options, what });
+        if (matches(line)) return line;
+      }
+    });
   }
 
   /** The next unread stdout line, waiting for it with a deadline. */
@@ -364,6 +393,10 @@ export class Proc {
   async expectNextLine(expected: string | RegExp, options: StrictOptions = {}): Promise<string> {
     const shown = typeof expected === 'string' ? quote(expected) : String(expected);
     const what = options.what ?? `the line ${shown}`;
+    return this.expecting(what, () => this.nextLineIs(expected, shown, what, options));
+  }
+
+  private async nextLineIs(expected: string | RegExp, shown: string, what: string, options: StrictOptions): Promise<string> {
     for (;;) {
       const line = await this.nextLine({ timeoutMs: options.timeoutMs, what });
       if (lineMatches(line, expected)) return line;
@@ -390,6 +423,10 @@ export class Proc {
    * must have been read (or be allowed); if it is running, nothing new may arrive for `quietMs`.
    */
   async expectNoMoreOutput(options: StrictOptions & { quietMs?: number } = {}): Promise<void> {
+    return this.expecting(`${options.what ?? 'nothing more'} on standard output`, () => this.noMoreOutput(options));
+  }
+
+  private async noMoreOutput(options: StrictOptions & { quietMs?: number }): Promise<void> {
     const what = options.what ?? 'nothing more';
     const fail = (line: string) =>
       new GradeFailure(`${this.name} printed ${quote(line)} where the grader expected ${what} on standard output${options.allow ? ` (besides ${options.allow.name})` : ''}${this.tailText()}`);
@@ -422,8 +459,12 @@ export class Proc {
    * fails unless `allowCrash` is set.
    */
   async expectExit(code: number | 'nonzero', options: { timeoutMs?: number; what?: string; allowCrash?: boolean } = {}): Promise<ExitStatus> {
-    const timeoutMs = scaled(options.timeoutMs ?? 5_000);
     const what = options.what ?? (code === 'nonzero' ? 'to exit with an error code' : `to exit with code ${code}`);
+    return this.expecting(`${this.name} ${what}`, () => this.exitIs(code, what, options));
+  }
+
+  private async exitIs(code: number | 'nonzero', what: string, options: { timeoutMs?: number; allowCrash?: boolean }): Promise<ExitStatus> {
+    const timeoutMs = scaled(options.timeoutMs ?? 5_000);
     const status = await withDeadline(this.exited, timeoutMs, () => `expected ${this.name} ${what} within ${seconds(timeoutMs)}, but it is still running${this.tailText()}`);
     const ok = code === 'nonzero' ? status.code !== null && status.code !== 0 : status.code === code;
     if (!ok) throw new GradeFailure(`expected ${this.name} ${what}, but ${describeExit(status)}${this.tailText()}`);
@@ -445,6 +486,7 @@ export class Proc {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     this.options.transcript?.note(`grader sends ${signal} to ${this.name}`);
+    this.options.trace?.event(signal === 'SIGKILL' || signal === 'SIGTERM' ? 'kill' : 'signal', `the grader sends ${signal}`);
     if (signal === 'SIGKILL' || signal === 'SIGTERM') this.stopping = true;
     // A stopped process cannot act on SIGTERM until it is continued.
     if (this.paused && signal !== 'SIGSTOP' && signal !== 'SIGCONT') killGroup(pid, 'SIGCONT');
@@ -458,6 +500,7 @@ export class Proc {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     this.options.transcript?.note(`grader pauses ${this.name} (SIGSTOP)`);
+    this.options.trace?.event('pause', 'the grader pauses it (SIGSTOP)');
     killGroup(pid, 'SIGSTOP');
     this.paused = true;
   }
@@ -466,12 +509,14 @@ export class Proc {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     this.options.transcript?.note(`grader resumes ${this.name} (SIGCONT)`);
+    this.options.trace?.event('resume', 'the grader resumes it (SIGCONT)');
     killGroup(pid, 'SIGCONT');
     this.paused = false;
   }
 
   /** Stops the process (if running) and starts it again with the same command and port. */
   async restart(): Promise<void> {
+    this.options.trace?.event('restart', 'the grader stops it and starts it again, on the same port');
     await this.stop();
     this.options.transcript?.note(`grader restarts ${this.name}`);
     await this.start();

@@ -1,17 +1,30 @@
 // A TCP proxy the harness puts between two peers, to inject the faults of a real network:
 // latency, a link that silently stops delivering, a cut connection, a partition that also
 // refuses new connections. Both directions of every connection go through it, and a tap sees
-// every chunk, so a lab can show which messages crossed which link.
+// every chunk, so a lab can show which messages crossed which link. An observer (the test's
+// trace) learns when each chunk arrived and when it was delivered or lost, and every fault.
 import net from 'node:net';
 
 export type Direction = 'forward' | 'backward';
 export type Mode = 'open' | 'hold' | 'blackhole' | 'partition';
 
 interface Link {
+  /** Numbered from 1 in the order the proxy accepted them. */
+  id: number;
   client: net.Socket;
   upstream: net.Socket;
   /** Chunks waiting in 'hold' mode, or behind a delay, per direction. */
   held: { forward: (Buffer | null)[]; backward: (Buffer | null)[] };
+}
+
+/** Told of every chunk and fault, at the moment it happens (grader/harness/trace.ts). */
+export interface ProxyObserver {
+  /** A new connection, from the socket `client` on the proxy's side. */
+  accepted(link: number, client: net.Socket): void;
+  arrived(link: number, direction: Direction, chunk: Buffer): void;
+  delivered(link: number, direction: Direction, chunk: Buffer): void;
+  dropped(link: number, direction: Direction, chunk: Buffer, why: string): void;
+  fault(what: string, text: string): void;
 }
 
 export class FaultProxy {
@@ -25,6 +38,8 @@ export class FaultProxy {
   port = 0;
   /** Called with every chunk the proxy passes on. */
   tap: ((direction: Direction, chunk: Buffer) => void) | undefined;
+  observer: ProxyObserver | undefined;
+  private linkCount = 0;
   readonly stats = { connections: 0, forwardBytes: 0, backwardBytes: 0, droppedBytes: 0 };
 
   constructor(
@@ -47,13 +62,15 @@ export class FaultProxy {
 
   private accept(client: net.Socket): void {
     if (this.mode === 'partition') {
+      this.observer?.fault('refused', 'a new connection was refused: the link is partitioned');
       client.resetAndDestroy();
       return;
     }
     this.stats.connections++;
     const upstream = net.connect({ port: this.targetPort, host: this.targetHost, allowHalfOpen: true });
-    const link: Link = { client, upstream, held: { forward: [], backward: [] } };
+    const link: Link = { id: ++this.linkCount, client, upstream, held: { forward: [], backward: [] } };
     this.links.add(link);
+    this.observer?.accepted(link.id, client);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.pass(link, 'forward', chunk));
@@ -84,8 +101,10 @@ export class FaultProxy {
   }
 
   private pass(link: Link, direction: Direction, chunk: Buffer | null): void {
+    if (chunk) this.observer?.arrived(link.id, direction, chunk);
     if (this.mode === 'blackhole' || this.mode === 'partition') {
       this.stats.droppedBytes += chunk?.length ?? 0;
+      if (chunk) this.observer?.dropped(link.id, direction, chunk, this.mode);
       return;
     }
     if (this.mode === 'hold') {
@@ -105,7 +124,10 @@ export class FaultProxy {
 
   private deliver(link: Link, direction: Direction, chunk: Buffer | null): void {
     const to = direction === 'forward' ? link.upstream : link.client;
-    if (to.destroyed || to.writableEnded) return;
+    if (to.destroyed || to.writableEnded) {
+      if (chunk) this.observer?.dropped(link.id, direction, chunk, 'the connection was closed before it could be delivered');
+      return;
+    }
     if (chunk === null) {
       to.end();
       return;
@@ -113,10 +135,15 @@ export class FaultProxy {
     if (direction === 'forward') this.stats.forwardBytes += chunk.length;
     else this.stats.backwardBytes += chunk.length;
     this.tap?.(direction, chunk);
+    this.observer?.delivered(link.id, direction, chunk);
     to.write(chunk);
   }
 
   private drop(link: Link): void {
+    for (const direction of ['forward', 'backward'] as const) {
+      for (const chunk of link.held[direction]) if (chunk) this.observer?.dropped(link.id, direction, chunk, 'the connection was reset while it was held');
+      link.held[direction] = [];
+    }
     link.client.resetAndDestroy();
     link.upstream.resetAndDestroy();
     this.links.delete(link);
@@ -125,32 +152,38 @@ export class FaultProxy {
   /** Every chunk waits `ms` before it is passed on (order is kept). 0 removes the delay. */
   delay(ms: number): void {
     this.delayMs = ms;
+    this.observer?.fault('delay', ms > 0 ? `every chunk now waits ${ms} ms` : 'no more delay');
   }
 
   /** Chunks are held, not lost, until heal(): a partition that TCP would ride out by retransmitting. */
   hold(): void {
     this.mode = 'hold';
+    this.observer?.fault('hold', 'chunks are held, not delivered, until the link heals');
   }
 
   /** Chunks are silently discarded in both directions; connections stay open and look healthy. */
   blackhole(): void {
     this.mode = 'blackhole';
+    this.observer?.fault('blackhole', 'chunks are silently discarded; the connections stay open');
   }
 
   /** Resets every current connection; new connections are still accepted. */
   cut(): void {
+    this.observer?.fault('cut', `every connection through the proxy is reset (${this.links.size} open)`);
     for (const link of [...this.links]) this.drop(link);
   }
 
   /** Resets every current connection and refuses new ones until heal(). */
   partition(): void {
     this.mode = 'partition';
-    this.cut();
+    this.observer?.fault('partition', `every connection is reset (${this.links.size} open) and new ones are refused`);
+    for (const link of [...this.links]) this.drop(link);
   }
 
   /** Back to a healthy link; chunks held by hold() are delivered now, in order. */
   heal(): void {
     this.mode = 'open';
+    this.observer?.fault('heal', 'the link delivers again (held chunks first, in order)');
     for (const link of this.links) {
       for (const direction of ['forward', 'backward'] as const) {
         const held = link.held[direction];

@@ -2,10 +2,11 @@
 // expectations with deadlines: a line, some bytes, the connection closing, or silence.
 // When an expectation fails it says what was expected, what arrived (as a diff), and what
 // state the connection is in. The same class wraps sockets the grader dials and sockets a
-// fake server accepts.
+// fake server accepts. With a trace, everything it sends, receives and waits for is recorded.
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { bytes, quote, textDiff, hexDiff } from './show.js';
+import type { ExpectHandle, TraceLink } from './trace.js';
 import type { Transcript } from './transcript.js';
 import { GradeFailure, bounded, deferred, scaled, seconds, withDeadline } from './wait.js';
 
@@ -28,28 +29,34 @@ export class Conn {
   private closed = false;
   private error: NodeJS.ErrnoException | undefined;
   private wake = deferred<void>();
+  /** The expectation being recorded, so that one made of others (expectLine reads a line) counts once. */
+  private waiting: ExpectHandle | undefined;
 
   constructor(
     readonly socket: net.Socket,
     readonly name: string,
     private readonly transcript?: Transcript,
+    private readonly trace?: TraceLink,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       this.transcript?.received(this.name, chunk);
+      this.trace?.received(chunk);
       if (this.buffered > readCap) socket.pause();
       this.notify();
     });
     socket.on('end', () => {
       this.ended = true;
       this.transcript?.note(`${this.name}: the other side closed the connection`);
+      this.trace?.event('eof', 'the other side closed the connection (FIN)');
       this.notify();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.error = error;
       this.transcript?.trouble(`${this.name}: ${error.code ?? error.message}`);
+      this.trace?.event('error', error.code === 'ECONNRESET' ? 'the connection was reset by the other side' : (error.code ?? error.message), true);
       this.notify();
     });
     socket.on('close', () => {
@@ -61,7 +68,7 @@ export class Conn {
   /** Dials host:port, with a deadline and a clear message when nothing answers. */
   static async connect(
     port: number,
-    options: { host?: string; name?: string; transcript?: Transcript; timeoutMs?: number; describeTarget?: () => string } = {},
+    options: { host?: string; name?: string; transcript?: Transcript; timeoutMs?: number; describeTarget?: () => string; trace?: TraceLink } = {},
   ): Promise<Conn> {
     const host = options.host ?? '127.0.0.1';
     const name = options.name ?? 'client';
@@ -81,8 +88,30 @@ export class Conn {
       throw new GradeFailure(`${name} could not connect to ${host}:${port}: ${reason}${target ? `; ${target}` : ''}`);
     }
     options.transcript?.note(`${name} connected to port ${port}`);
-    const conn = new Conn(socket, name, options.transcript);
+    options.trace?.event('connect', `connected to port ${port}`);
+    const conn = new Conn(socket, name, options.transcript, options.trace);
     return conn;
+  }
+
+  /** This connection's lane in the test's trace. */
+  get traceLane() {
+    return this.trace?.lane;
+  }
+
+  /** Runs one expectation, recorded in the trace with its outcome (an outer one only). */
+  private async expecting<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (!this.trace || this.waiting) return run();
+    const handle = (this.waiting = this.trace.expect(what));
+    try {
+      const value = await run();
+      handle.done();
+      return value;
+    } catch (error) {
+      handle.done(error);
+      throw error;
+    } finally {
+      this.waiting = undefined;
+    }
   }
 
   private notify(): void {
@@ -148,6 +177,7 @@ export class Conn {
 
   send(data: Buffer | string): void {
     this.transcript?.sent(this.name, data);
+    this.trace?.sent(data);
     this.flushed = new Promise((resolve) => this.socket.write(data, () => resolve()));
   }
 
@@ -157,6 +187,7 @@ export class Conn {
     this.transcript?.sent(this.name, all);
     this.transcript?.note(`${this.name} sends those ${bytes(all.length)} in pieces of ${size}`);
     for (let at = 0; at < all.length; at += size) {
+      this.trace?.sent(all.subarray(at, at + size));
       this.socket.write(all.subarray(at, at + size));
       await delay(gapMs);
     }
@@ -164,6 +195,10 @@ export class Conn {
 
   /** Reads exactly `n` bytes. */
   async readBytes(n: number, options: ExpectOptions = {}): Promise<Buffer> {
+    return this.expecting(options.what ?? bytes(n), () => this.readBytesNow(n, options));
+  }
+
+  private async readBytesNow(n: number, options: ExpectOptions): Promise<Buffer> {
     const what = options.what ?? bytes(n);
     await this.until(() => (this.buffered >= n ? true : undefined), options, () => {
       const got = this.buffered === 0 ? 'nothing' : `only ${bytes(this.buffered)}`;
@@ -174,6 +209,10 @@ export class Conn {
 
   /** Reads bytes and requires them to equal `expected`, with a hex diff when they do not. */
   async expectBytes(expected: Buffer, options: ExpectOptions = {}): Promise<void> {
+    return this.expecting(options.what ?? bytes(expected.length), () => this.expectBytesNow(expected, options));
+  }
+
+  private async expectBytesNow(expected: Buffer, options: ExpectOptions): Promise<void> {
     const what = options.what ?? bytes(expected.length);
     try {
       await this.until(() => (this.buffered >= expected.length || hexMismatch(expected, this.peek()) ? true : undefined), options, () => `${this.name} waited for ${what}`);
@@ -191,6 +230,10 @@ export class Conn {
 
   /** Reads one line, without its '\n'. A '\r' before it is kept: the caller decides. */
   async readLine(options: ExpectOptions = {}): Promise<string> {
+    return this.expecting(options.what ?? 'a line', () => this.readLineNow(options));
+  }
+
+  private async readLineNow(options: ExpectOptions): Promise<string> {
     const what = options.what ?? 'a line';
     const index = await this.until(
       () => {
@@ -211,6 +254,10 @@ export class Conn {
   /** Reads one line and requires it to equal `expected` (or match it, for a RegExp). */
   async expectLine(expected: string | RegExp, options: ExpectOptions = {}): Promise<string> {
     const shown = typeof expected === 'string' ? quote(expected) : String(expected);
+    return this.expecting(options.what ?? `the line ${shown}`, () => this.expectLineNow(expected, shown, options));
+  }
+
+  private async expectLineNow(expected: string | RegExp, shown: string, options: ExpectOptions): Promise<string> {
     const line = await this.readLine({ ...options, what: options.what ?? `the line ${shown}` });
     const ok = typeof expected === 'string' ? line === expected : expected.test(line);
     if (!ok) {
@@ -223,6 +270,10 @@ export class Conn {
 
   /** Requires the other side to close the connection, with no further data first. */
   async expectClosed(options: ExpectOptions & { allowData?: boolean } = {}): Promise<void> {
+    return this.expecting(options.what ?? 'the other side to close the connection', () => this.expectClosedNow(options));
+  }
+
+  private async expectClosedNow(options: ExpectOptions & { allowData?: boolean }): Promise<void> {
     const what = options.what ?? 'the other side to close the connection';
     const timeoutMs = scaled(options.timeoutMs ?? defaultTimeoutMs);
     let expired = false;
@@ -246,6 +297,10 @@ export class Conn {
 
   /** Requires that nothing arrives for `ms` milliseconds (and the connection stays open). */
   async expectSilence(ms: number, options: { what?: string; allowClose?: boolean } = {}): Promise<void> {
+    return this.expecting(`${options.what ?? 'nothing'} for ${seconds(ms)}`, () => this.expectSilenceNow(ms, options));
+  }
+
+  private async expectSilenceNow(ms: number, options: { what?: string; allowClose?: boolean }): Promise<void> {
     const what = options.what ?? 'nothing';
     const end = Date.now() + ms;
     for (;;) {
@@ -263,6 +318,7 @@ export class Conn {
   /** Closes our side for writing (a FIN); reading goes on. */
   end(): void {
     this.transcript?.note(`${this.name} closes its side (FIN)`);
+    this.trace?.event('fin', 'the grader closes its side (FIN)');
     this.socket.end();
   }
 
@@ -277,6 +333,7 @@ export class Conn {
   async reset(): Promise<void> {
     await bounded(this.flushed, 500);
     this.transcript?.note(`${this.name} resets the connection (RST)`);
+    this.trace?.event('reset', 'the grader resets the connection (RST)');
     this.socket.resetAndDestroy();
   }
 

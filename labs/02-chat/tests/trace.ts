@@ -1,0 +1,55 @@
+// How a lab 2 test's trace shows its messages: one per line (spec/02-chat.md section 2), named
+// by what the line is (section 11): a chat line, a notice, an error with its code, a command.
+// Not a test file; the harness loads it for the lab's traces (see labs/AUTHORING.md, Traces).
+import type { Decoded, DecoderFactory, StreamDecoder } from '../../../grader/harness/trace.js';
+
+/** What kind of line this is, from its start, as section 11 tells them apart. */
+export function lineType(line: string): string {
+  if (line.startsWith('/')) return `command ${line.split(' ')[0]!.slice(0, 16)}`;
+  if (line.startsWith('ERR ')) return `ERR ${line.split(' ')[1] ?? ''}`.trimEnd();
+  if (line.startsWith('* ')) {
+    if (line.startsWith('* welcome ')) return 'welcome';
+    if (line.startsWith('* users: ')) return 'users';
+    if (line === '* bye') return 'bye';
+    if (/^\* \S+ joined$/.test(line)) return 'joined';
+    if (/^\* \S+ left$/.test(line)) return 'left';
+    return 'notice';
+  }
+  if (/^\S+ \(direct\): /.test(line)) return 'direct';
+  if (/^\S+: /.test(line)) return 'chat';
+  return 'line';
+}
+
+const maxPending = 64 * 1024;
+
+class Lines implements StreamDecoder {
+  private rest = Buffer.alloc(0);
+
+  push(chunk: Buffer): Decoded[] {
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    const out: Decoded[] = [];
+    let start = 0;
+    for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, start)) {
+      const raw = data.subarray(start, at + 1);
+      // Long lines are cut for the picture; their bytes and size stay whole.
+      const line = raw.subarray(0, Math.min(raw.length - 1, 400)).toString('utf8').replace(/\r$/, '');
+      out.push({ type: lineType(line), text: JSON.stringify(line + (raw.length > 401 ? '…' : '')), raw });
+      start = at + 1;
+    }
+    // A copy, so that a big chunk is not kept alive by its last few bytes.
+    this.rest = start < data.length ? Buffer.from(data.subarray(start)) : Buffer.alloc(0);
+    if (this.rest.length > maxPending) {
+      // No newline in sight: shown as it is, so that a flood of one endless line stays cheap.
+      out.push({ type: 'no newline', text: `${this.rest.length} bytes with no newline: ${JSON.stringify(this.rest.subarray(0, 80).toString('utf8'))}…`, raw: this.rest });
+      this.rest = Buffer.alloc(0);
+    }
+    return out;
+  }
+
+  pending(): Buffer {
+    return this.rest;
+  }
+}
+
+const decoders: DecoderFactory = () => new Lines();
+export default decoders;
