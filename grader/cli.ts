@@ -37,6 +37,8 @@ reports:
   --gradescope FILE     Gradescope's results.json
   --junit FILE          JUnit XML, for CI
   --logs DIR            keep this run's logs in DIR (default: a new folder in .switchboard/runs)
+  --trace               write every test's trace (a space-time diagram, trace.html beside its
+                        logs), not only the failed tests'
   --verbose             the whole transcript and every process's last lines for each failure
 
 environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`);
@@ -47,7 +49,7 @@ function fail(message: string): never {
 }
 
 /** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
-const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit'];
+const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
 
 /** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
 function optionsNpmTook(values: Record<string, unknown>): string[] {
@@ -92,6 +94,7 @@ async function main(): Promise<number> {
         gradescope: { type: 'string' },
         junit: { type: 'string' },
         logs: { type: 'string' },
+        trace: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,7 +106,7 @@ async function main(): Promise<number> {
   const eaten = optionsNpmTook(values);
   if (eaten.length) {
     // npm passed the options' values on as stray arguments; with one such option, they pair up.
-    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden'].includes(o));
+    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden', 'trace'].includes(o));
     const values = positionals.slice(1);
     const shown = eaten.map((o) => (valued.length === 1 && o === valued[0] && values.length === 1 ? `--${o} ${values[0]}` : `--${o}`));
     process.stderr.write(
@@ -167,7 +170,7 @@ async function main(): Promise<number> {
 
   const progress = process.stderr.isTTY ? process.stderr : undefined;
   const logs = values.logs ? path.resolve(cwd, values.logs) : undefined;
-  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs };
+  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace) };
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);

@@ -30,6 +30,8 @@ export interface GradeOptions {
   runDir?: string;
   /** The seed of the run's random choices; by default SWITCHBOARD_SEED, or a new one. */
   seed?: number;
+  /** Every test writes its trace, not only the failed ones (SWITCHBOARD_TRACE=1 does the same). */
+  trace?: boolean;
   /** Watch mode: called after every run; grade() then never returns. */
   onWatchRun?: (run: RunResult) => void;
 }
@@ -144,7 +146,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   mkdirSync(runDir, { recursive: true });
   // A folder given with --logs may hold an earlier run's explanations and never-ready marks: they belong to that run.
   const freshStart = () => {
-    for (const stale of ['explain', 'never-ready']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
+    for (const stale of ['explain', 'never-ready', 'trace']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
   };
   freshStart();
   const config: RunConfig = {
@@ -158,6 +160,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     seed: options.seed ?? runSeed(),
   };
   process.env.SWITCHBOARD_RUN = JSON.stringify(config);
+  if (options.trace) process.env.SWITCHBOARD_TRACE = '1';
   const folder = implDir(config, lab.dir);
   const entries = Object.entries(lab.programs)
     .filter(([program]) => !options.commands[program])

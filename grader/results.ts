@@ -16,6 +16,8 @@ export interface TestResult {
   /** The failure as the student should read it. */
   error?: string;
   diagnostics?: Diagnostics;
+  /** The test's trace, a space-time diagram (relative to the kit's root): every failed test has one, and every test under --trace. */
+  trace?: string;
 }
 
 export type PhaseStatus = 'passed' | 'failed' | 'blocked' | 'not run';
@@ -76,6 +78,17 @@ function readDiagnostics(runDir: string, testId: string): Diagnostics | undefine
   }
 }
 
+/** The HTML trace a test wrote, as the harness names it in runDir/trace/ (see traceIndexFile in harness/index.ts). */
+function readTrace(runDir: string, testId: string): string | undefined {
+  const file = path.join(runDir, 'trace', `${testId.replace(/[^\w.-]/g, '_')}.json`);
+  if (!existsSync(file)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { html?: string }).html;
+  } catch {
+    return undefined;
+  }
+}
+
 function testResult(test: TestCase, runDir: string): TestResult | undefined {
   const meta = test.meta();
   if (!meta.phase) return undefined;
@@ -91,6 +104,7 @@ function testResult(test: TestCase, runDir: string): TestResult | undefined {
     durationMs: Math.round(test.diagnostic()?.duration ?? 0),
     error: state === 'failed' ? describeError(result.errors?.[0]) : undefined,
     diagnostics: state === 'failed' ? readDiagnostics(runDir, test.id) : undefined,
+    trace: readTrace(runDir, test.id),
   };
 }
 

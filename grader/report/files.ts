@@ -22,6 +22,7 @@ export function failureText(test: TestResult, phase: PhaseResult): string {
     if (proc.crash) parts.push(`${proc.name} crashed: ${proc.crash}`);
     parts.push(`${proc.name}: ${proc.exit}${proc.lastLines.length ? `\n${proc.lastLines.slice(-8).join('\n')}` : ''}`);
   }
+  if (test.trace) parts.push(`trace (a space-time diagram of the test; open it in a browser): ${test.trace}`);
   if (d?.seed) parts.push(`random choices from seed ${d.seed.run}; replay them with SWITCHBOARD_SEED=${d.seed.run} npm run lab ${phase.id.split('.')[0]} -- --phase ${phase.id}`);
   parts.push(`read: ${phase.spec}`);
   return parts.filter(Boolean).join('\n');

@@ -2,6 +2,7 @@
 // came, the steps that led there, the processes' last lines, where the logs are, which spec
 // section to read; a TODO said once for every test it fails), then the table of phases and the
 // total, last, where the student's eye is when the run ends.
+import path from 'node:path';
 import { Chalk } from 'chalk';
 import type { PhaseResult, RunResult, TestResult } from '../results.js';
 
@@ -81,6 +82,7 @@ function renderTest(test: TestResult, phase: PhaseResult, style: Style): string 
   if (d?.seed) out.push(indent(c.dim(`random choices from seed ${d.seed.run}; replay them: ${replayCommand(d.seed.run, phase.id)}`)));
   if (d?.dataDirs) out.push(indent(c.dim(`data folders kept: ${d.dataDirs.join(', ')}`)));
   if (d) out.push(indent(c.dim(`logs: ${d.logDir}`)));
+  if (test.trace) out.push(indent(`${c.cyan('trace:')} ${test.trace}  ${c.dim('(open it in a browser: who sent what to whom, and where it went wrong)')}`));
   out.push(indent(c.cyan(`read: ${phase.spec}`)));
   return out.join('\n');
 }
@@ -170,6 +172,8 @@ export function renderRun(run: RunResult, style: Style): string {
   if (failures) parts.push(failures, '');
   // The table comes last, next to the prompt, where a long report cannot scroll it away.
   parts.push(renderTable(run, style), '');
+  const traced = run.phases.flatMap((p) => p.tests).filter((t) => t.trace && t.state !== 'failed');
+  if (traced.length) parts.push(c.dim(`traces of ${traced.length} passed test${traced.length === 1 ? '' : 's'} (--trace): ${path.dirname(path.dirname(traced[0]!.trace!))}/*/trace.html`));
   const verdict =
     run.score === run.maxScore
       ? c.green.bold(`full marks: ${run.score}/${run.maxScore}`)
