@@ -38,22 +38,32 @@ import {
   type Message,
 } from './messages.js';
 
-const { values } = parseArgs({
-  options: {
-    id: { type: 'string' },
-    serverhost: { type: 'string', default: '127.0.0.1' },
-    serverport: { type: 'string', default: '7007' },
-    username: { type: 'string' },
-    info: { type: 'string', default: '' },
-  },
-});
-const id = Number(values.id);
-if (!Number.isInteger(id) || id < 1 || id > 0xffffffff || !values.username) {
-  console.error('usage: client --id N --serverhost H --serverport P --username NAME --info TEXT');
+function usage(problem: string): never {
+  console.error(`client: ${problem}\nusage: client --id N --serverhost H --serverport P --username NAME --info TEXT`);
   process.exit(2);
 }
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      id: { type: 'string' },
+      serverhost: { type: 'string', default: '127.0.0.1' },
+      serverport: { type: 'string', default: '7007' },
+      username: { type: 'string' },
+      info: { type: 'string', default: '' },
+    },
+  }));
+} catch (error) {
+  usage((error as Error).message);
+}
+const id = Number(values.id);
+if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) usage(`--id must be a whole number from 1 to 4294967295, got ${values.id}`);
+if (!values.username || Buffer.byteLength(values.username) > 255) usage('--username must be 1 to 255 bytes');
+if (Buffer.byteLength(values.info) > 0xffff) usage('--info must be at most 65535 bytes');
 const host = values.serverhost;
 const port = Number(values.serverport);
+if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`--serverport must be a port from 1 to 65535, got ${values.serverport}`);
 
 const socket = net.connect({ host, port });
 const reader = new Reader();
