@@ -1,9 +1,10 @@
 // One TCP link between a machine the grader plays and one of your servers, seen from the
 // grader's end: the messages it decodes (in whatever pieces TCP delivers them), the messages it
 // sends (whole, one byte per write, or several in one write), a log of both for the account of
-// a failure, and what this link is still expected to receive.
+// a failure, and what this link is still expected to receive. The test's trace records its bytes.
 import type net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Proc, Trace, TraceLink } from '../../../grader/harness/index.js';
 import { Decoder, describe, encode, type Msg } from './crc.js';
 import type { Node } from './model.js';
 
@@ -38,6 +39,8 @@ export interface WireHooks {
   onUnreadable(wire: Wire, problem: string): void;
   onClose(wire: Wire, how: string): void;
   transcript(who: string, arrow: '←' | '→' | '•', text: string): void;
+  /** The test's trace (h.trace), where this link's messages are drawn. */
+  trace?: Trace;
 }
 
 export class Wire {
@@ -59,6 +62,7 @@ export class Wire {
   refusedBy: 'grader' | undefined;
   private readonly decoder = new Decoder();
   private sending: Promise<void> = Promise.resolve();
+  private readonly trace: TraceLink | undefined;
 
   constructor(
     readonly owner: Node,
@@ -66,6 +70,8 @@ export class Wire {
     readonly mode: Mode,
     private readonly hooks: WireHooks,
   ) {
+    // The far end's lane: the process of one of your servers or programs, once the link knows it.
+    this.trace = hooks.trace?.link(owner.label, () => (this.far as { proc?: Proc } | undefined)?.proc ?? this.far?.label ?? 'a server not yet known');
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.state === 'retired') return;
@@ -76,6 +82,9 @@ export class Wire {
       }
       if (this.decoder.broken) this.hooks.onUnreadable(this, this.decoder.broken);
     });
+    // After the handler above, which learns who is at the far end from the first message.
+    socket.on('data', (chunk: Buffer) => this.trace?.received(chunk));
+    socket.on('close', (hadError) => this.trace?.event(hadError ? 'reset' : 'eof', hadError ? 'the link was reset' : 'the link closed', hadError && this.state !== 'retired'));
     socket.on('error', () => undefined);
     socket.on('close', (hadError) => {
       this.closed = true;
@@ -140,7 +149,9 @@ export class Wire {
   }
 
   private put(bytes: Buffer): void {
-    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(bytes);
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.trace?.sent(bytes);
+    this.socket.write(bytes);
   }
 
   /** Waits until everything queued has been handed to the socket. */

@@ -73,6 +73,7 @@ export class World {
       onUnreadable: (wire, problem) => this.report(`${wire.far?.title ?? 'your server'} sent ${wire.owner.title} ${problem}: no message starts that way (spec section 3)`, [wire]),
       onClose: (wire, how) => this.closed(wire, how),
       transcript: (who, arrow, text) => this.h.transcript.add(who, arrow, text),
+      trace: this.h.trace,
     };
     // The test is over: stop judging at once, and close the grader's links only after the
     // harness has explained a failure, so that the servers' last lines are about the test.
