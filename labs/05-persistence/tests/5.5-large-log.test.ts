@@ -3,7 +3,7 @@ import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
 import { Peer, createAccount, describeMessages, map, readAll, relogin, sendMessage, startServer, stopCleanly, type Msg } from './durable.js';
-import { R, encodeRecord, readLog } from './logfile.js';
+import { R, encodeFlatRecord, encodeRecord, readLog } from './logfile.js';
 
 const test = phase(lab, '5.5');
 
@@ -36,14 +36,14 @@ function generate(h: Harness, file: string, last: bigint, count: number, queues:
       const take = pending.splice(0, pending.length - h.random.int(0, 2));
       const ids = take.map((p) => p.id).sort((a, b) => (a < b ? -1 : 1));
       for (const p of take) queues.set(p.to, queues.get(p.to)!.filter((m) => m.id !== p.id));
-      chunks.push(encodeRecord(h.random.chance(0.8) ? R.MESSAGES_DELIVERED : R.MESSAGES_DELETED, map({ ids, index: next() })));
+      chunks.push(encodeFlatRecord(h.random.chance(0.8) ? R.MESSAGES_DELIVERED : R.MESSAGES_DELETED, { ids, index: next() }));
       continue;
     }
     const from = h.random.pick(users);
     const to = h.random.pick(users);
     const id = next();
     const text = `message ${id} from ${from}${h.random.chance(0.1) ? ` ${'é✓ '.repeat(h.random.int(1, 30))}` : ''}`;
-    chunks.push(encodeRecord(R.MESSAGE_SENT, map({ from, index: id, text, to })));
+    chunks.push(encodeFlatRecord(R.MESSAGE_SENT, { from, index: id, text, to }));
     queues.get(to)!.push({ from, id, text });
     pending.push({ id, to });
   }

@@ -48,6 +48,60 @@ export function encodeRecord(type: number, payload: ValueMap): Buffer {
   return Buffer.concat([crc, tail]);
 }
 
+const sortedKeys = new Map<string, string[]>();
+
+/**
+ * The same bytes as encodeRecord for a map of strings, ints and lists of ints, written straight
+ * into one buffer: fast enough to write a log of 100,000 records in a test.
+ */
+export function encodeFlatRecord(type: number, fields: Record<string, string | bigint | bigint[]>): Buffer {
+  const given = Object.keys(fields);
+  const id = given.join('\0');
+  let keys = sortedKeys.get(id);
+  if (!keys) sortedKeys.set(id, (keys = given.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))));
+  const texts = new Map<string, Buffer>();
+  let size = 9 + 5;
+  for (const key of keys) {
+    const value = fields[key]!;
+    size += 5 + Buffer.byteLength(key);
+    if (typeof value === 'string') {
+      texts.set(key, Buffer.from(value, 'utf8'));
+      size += 5 + texts.get(key)!.length;
+    } else size += typeof value === 'bigint' ? 9 : 5 + 9 * value.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 9;
+  const header = (tag: number, n: number) => {
+    out[at] = tag;
+    out.writeUInt32BE(n, at + 1);
+    at += 5;
+  };
+  const int = (n: bigint) => {
+    out[at] = 0;
+    out.writeBigInt64BE(n, at + 1);
+    at += 9;
+  };
+  header(3, keys.length);
+  for (const key of keys) {
+    header(1, Buffer.byteLength(key));
+    at += out.write(key, at, 'utf8');
+    const value = fields[key]!;
+    if (typeof value === 'string') {
+      const text = texts.get(key)!;
+      header(1, text.length);
+      at += text.copy(out, at);
+    } else if (typeof value === 'bigint') int(value);
+    else {
+      header(2, value.length);
+      for (const n of value) int(n);
+    }
+  }
+  out.writeUInt32BE(size - 9, 4);
+  out[8] = type;
+  out.writeUInt32BE(zlib.crc32(out.subarray(4)), 0);
+  return out;
+}
+
 /** True if an intact record starts at `offset` (spec section 4). */
 export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPayload): { end: number } | undefined {
   if (bytes.length - offset < headerBytes) return undefined;
