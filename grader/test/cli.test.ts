@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { cleanup, committedStarter, ms, processesWith, root, runGrader } from './support.js';
+import { cleanup, committedStarter, expectNoDeadlineRanOut, ms, processesWith, root, runGrader } from './support.js';
 
 const cli = path.join(root, 'grader', 'cli.ts');
 const starter1 = committedStarter('01-echo');
@@ -69,13 +69,13 @@ test.skipIf(process.platform === 'win32')('Ctrl+C stops the run and every proces
   // Wait for the program under test to be running (the grader's own command line holds the
   // marker too, but without the --port it appends), then interrupt the grader.
   const underTest = `${marker} --port`;
-  for (let i = 0; i < 200 && processesWith(underTest).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + ms(30_000); Date.now() < end && processesWith(underTest).length === 0; ) await new Promise((r) => setTimeout(r, 50));
   expect(processesWith(underTest).length).toBeGreaterThan(0);
   grader.kill('SIGINT');
   const result = await grader;
   expect(result.exitCode).toBe(130);
   expect(result.stderr).toMatch(/interrupted: stopped \d+ process group\(s\)/);
-  for (let i = 0; i < 40 && processesWith(underTest).length; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + ms(5_000); Date.now() < end && processesWith(underTest).length; ) await new Promise((r) => setTimeout(r, 50));
   expect(processesWith(underTest)).toEqual([]);
 });
 
@@ -104,7 +104,7 @@ test('a starter\'s first run is short: each TODO said once, phases whose needs f
   }
   expect(lines.at(-1)).toMatch(/^score: 0\/100/);
   expect(lines.at(-3)).toMatch(/^ +total +0\/100/);
-  expect(run.durationMs).toBeLessThan(ms(20_000));
+  expectNoDeadlineRanOut(run);
   cleanup(run);
 });
 

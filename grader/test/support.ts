@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import { scaled } from '../harness/wait.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,6 +96,16 @@ export async function runGrader(
     throw new Error(`the grader wrote no JSON report (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
   }
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), durationMs, json: parsed, dir };
+}
+
+/**
+ * A starter fails fast: every test fails on its first wait, because the program says at once
+ * that its part is a TODO. So no failure may be a deadline that ran out. (Timing the run would
+ * say the same on an idle machine and fail for nothing on a loaded one.)
+ */
+export function expectNoDeadlineRanOut(run: GraderRun): void {
+  const waited = run.json.phases.flatMap((p) => p.tests).filter((t) => /within \d+(\.\d)? s|did not finish within its deadline/.test(t.error ?? ''));
+  expect(waited.map((t) => `${t.name}: ${t.error}`)).toEqual([]);
 }
 
 export function cleanup(run: GraderRun): void {
