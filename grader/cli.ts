@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Chalk } from 'chalk';
 import { describeGraded, grade, groupsDir, selectPhases } from './engine.js';
+import { parseCommand } from './harness/command.js';
 import { GroupRegistry } from './harness/groups.js';
 import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
@@ -121,7 +122,14 @@ async function main(): Promise<number> {
   }
   if (positionals.length !== 1) fail(positionals.length === 0 ? `which lab?\n\n${await listLabs()}` : `one lab at a time, not ${positionals.join(' ')}`);
   const dir = findLab(root, positionals[0]!);
-  if (!dir) fail(notReleased(root, positionals[0]!) ?? `there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
+  if (!dir) {
+    const unreleased = notReleased(root, positionals[0]!);
+    if (unreleased) {
+      process.stderr.write(`${unreleased}\n`);
+      process.exit(2);
+    }
+    fail(`there is no lab "${positionals[0]}"\n\n${await listLabs()}`);
+  }
   const lab = await loadLab(root, dir, { hidden: Boolean(values.hidden) });
 
   // npm runs scripts in the kit's folder; relative paths mean what they meant where the user typed them.
@@ -137,6 +145,11 @@ async function main(): Promise<number> {
     const named = /^([\w-]+)=(.*)$/s.exec(given);
     const [program, command] = named && lab.programs[named[1]!] ? [named[1]!, named[2]!] : [lab.mainProgram, given];
     if (!command.trim()) fail(`--cmd for ${program} is empty`);
+    try {
+      parseCommand(command);
+    } catch (error) {
+      fail((error as Error).message.replace(/^--cmd:/, `--cmd for ${program}:`));
+    }
     commands[program] = command;
   }
 
