@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { FaultProxy, Harness, Proc } from '../harness/index.js';
+import { describeExit } from '../harness/process.js';
 import { GradeFailure, scaled, seconds } from '../harness/wait.js';
 import { describeStatus, type Status } from '../../labs/06-replication/tests/wire.js';
 import { readLogBytes } from '../../labs/05-persistence/tests/logfile.js';
@@ -106,10 +107,10 @@ export class Cluster {
     member.up = true;
   }
 
-  /** Starts a replica that was left for later. */
-  async startLater(id: number): Promise<void> {
-    this.history.fault(`starts replica ${id}`, [id]);
-    await this.launch(this.member(id));
+  /** Starts replicas that were left for later, all at once. */
+  async startLater(...ids: number[]): Promise<void> {
+    this.history.fault(`starts replica${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`, ids);
+    await Promise.all(ids.map((id) => this.launch(this.member(id))));
   }
 
   /** kill -9, several at once if given several. */
@@ -178,6 +179,7 @@ export class Cluster {
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.checkPolls();
+      this.checkAlive();
       const round = this.poller.latest;
       const value = round ? check(round) : undefined;
       if (value !== undefined) return value;
@@ -220,6 +222,13 @@ export class Cluster {
       },
       { timeoutMs: this.baseTimeoutMs + 20_000, what },
     );
+  }
+
+  /** A replica that should be running and stopped fails the test at once, with its last words. */
+  checkAlive(): void {
+    for (const m of this.members) {
+      if (m.up && m.proc?.exit) throw new GradeFailure(`replica ${m.id} stopped, though the grader did not stop it: ${describeExit(m.proc.exit)}${m.proc.tailText()}`);
+    }
   }
 
   /** A malformed REPLICA_STATE fails the test at the next wait. */

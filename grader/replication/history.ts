@@ -18,11 +18,16 @@ export interface Op {
   id?: bigint;
   /** The replica that acknowledged it. */
   ackedBy?: number;
+  /** The writer's connection (1, 2, ...) it was first sent on: what one connection sent is kept as a prefix. */
+  session: number;
+  /** Sent without (client, seq), and the connection died before its SENT: its fate is unknown, and it is not sent again. */
+  abandoned?: boolean;
 }
 
 export type Event =
   | { t: number; kind: 'send'; op: Op; replica: number; again: boolean }
   | { t: number; kind: 'sent'; op: Op; replica: number }
+  | { t: number; kind: 'abandoned'; op: Op; replica: number }
   | { t: number; kind: 'fault'; text: string; replicas: number[] }
   | { t: number; kind: 'role'; text: string; replica: number }
   | { t: number; kind: 'note'; text: string };
@@ -49,8 +54,8 @@ export class History {
     return Math.round(performance.now() - this.began);
   }
 
-  op(writer: string, client: bigint, seq: number, to: string): Op {
-    const op = { writer, client, seq, to, text: `${writer} #${seq}` };
+  op(writer: string, client: bigint, seq: number, to: string, session: number): Op {
+    const op: Op = { writer, client, seq, to, text: `${writer} #${seq}`, session };
     this.ops.push(op);
     return op;
   }
@@ -64,6 +69,11 @@ export class History {
     op.id = id;
     op.ackedBy = replica;
     this.events.push({ t: this.now(), kind: 'sent', op, replica });
+  }
+
+  abandoned(op: Op, replica: number): void {
+    op.abandoned = true;
+    this.events.push({ t: this.now(), kind: 'abandoned', op, replica });
   }
 
   fault(text: string, replicas: number[]): void {
@@ -93,7 +103,9 @@ export function describeEvent(e: Event): string {
   const at = `${(e.t / 1000).toFixed(2).padStart(6)} s`;
   switch (e.kind) {
     case 'send':
-      return `${at}  ${e.op.writer} sent SEND ${JSON.stringify(e.op.text)} (client ${e.op.client}, seq ${e.op.seq})${e.again ? ' again' : ''} to replica ${e.replica}`;
+      return `${at}  ${e.op.writer} sent SEND ${JSON.stringify(e.op.text)} (${e.op.client ? `client ${e.op.client}, ` : ''}seq ${e.op.seq})${e.again ? ' again' : ''} to replica ${e.replica}`;
+    case 'abandoned':
+      return `${at}  ${e.op.writer}'s connection to replica ${e.replica} died before the SENT for ${JSON.stringify(e.op.text)}; not sent again (it had no client and seq)`;
     case 'sent':
       return `${at}  replica ${e.replica} answered SENT {id: ${e.op.id}} for ${JSON.stringify(e.op.text)}`;
     case 'fault':

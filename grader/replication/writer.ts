@@ -1,9 +1,15 @@
 // The grader's own client of a replicated cluster (spec/06-replication.md, section 8): it logs in
-// on the primary, sends SENDs with (client, seq), keeps a window of them in flight, and when the
-// primary goes away (a dead connection, `not-primary`, no answer in time) finds the new one, logs
-// in again and sends every SEND still unacknowledged again, with its seq unchanged. Every SEND and
-// every SENT goes into the History; the checker decides afterwards whether the cluster kept its
-// promises. Its texts are "<name> #<seq>", unique, so the log shows each message's origin.
+// on the primary, keeps a window of SENDs in flight, and when the primary goes away (a dead
+// connection, `not-primary`, no answer in time) finds the new one and logs in again. Then:
+//
+// - with `resend`, every SEND carries (client, seq), and those still unacknowledged are sent again,
+//   seq unchanged: the replicas must apply each once (phase 6.4 and later);
+// - without it, SENDs carry no (client, seq), as lab 5's did, and those in flight when the
+//   connection died are abandoned: they may or may not be in the log, and are never sent again.
+//   The phases before 6.4 use this, so that they need nothing of 6.4.
+//
+// Every SEND and every SENT goes into the History; the checker decides afterwards whether the
+// cluster kept its promises. Texts are "<name> #<seq>", unique, so the log shows each one's origin.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Harness } from '../harness/index.js';
 import { Conn } from '../harness/wire.js';
@@ -21,6 +27,8 @@ export interface WriterOptions {
   paceMs?: number;
   /** How long the writer may go without a primary that answers before it fails the test. */
   patienceMs?: number;
+  /** Send (client, seq), and send what is unacknowledged again after a failover. */
+  resend?: boolean;
 }
 
 export class Writer {
@@ -32,6 +40,7 @@ export class Writer {
   private conn: Conn | undefined;
   private at = 0;
   private probes = 0;
+  private session = 0;
   /** SENDs acknowledged. */
   acked = 0;
 
@@ -85,7 +94,7 @@ export class Writer {
       }
       const window = this.options.window ?? 1;
       while (!this.stopping && this.pending.length < window) {
-        const op = this.cluster.history.op(this.name, this.client, ++this.seq, this.options.to);
+        const op = this.cluster.history.op(this.name, this.options.resend ? this.client : 0n, ++this.seq, this.options.to, this.session);
         this.pending.push(op);
         this.transmit(op, false);
       }
@@ -102,7 +111,9 @@ export class Writer {
 
   private transmit(op: Op, again: boolean): void {
     this.cluster.history.sent(op, this.at, again);
-    this.conn!.send(message(T.SEND, map({ client: this.client, seq: BigInt(op.seq), text: op.text, to: op.to })));
+    const request = map({ text: op.text, to: op.to });
+    if (this.options.resend) request.set('client', this.client).set('seq', BigInt(op.seq));
+    this.conn!.send(message(T.SEND, request));
   }
 
   /** Connects to the replica that last said it is the primary, logs in, and sends the pending again. */
@@ -118,6 +129,7 @@ export class Writer {
     this.h.own(conn);
     this.conn = conn;
     this.at = id;
+    this.session++;
     conn.send(message(T.LOGIN, map({ name: this.name, password: `pw-${this.name}` })));
     const frame = await this.frame(conn, 10_000);
     if (!frame) return this.drop();
@@ -133,6 +145,8 @@ export class Writer {
   private drop(): false {
     this.conn?.destroy();
     this.conn = undefined;
+    // Without (client, seq), sending again could apply a message twice: its fate stays unknown.
+    if (!this.options.resend) for (const op of this.pending.splice(0)) this.cluster.history.abandoned(op, this.at);
     return false;
   }
 

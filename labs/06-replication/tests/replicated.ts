@@ -41,6 +41,15 @@ export async function loggedIn(h: Harness, cluster: Cluster, primary: number, na
   return peer;
 }
 
+/** A connection to replica `id`, logged in as `name`, however many messages wait for it. */
+export async function loggedInAnyCount(h: Harness, cluster: Cluster, id: number, name: string): Promise<Peer> {
+  const peer = await peerOn(h, cluster, id, name);
+  peer.send(T.LOGIN, map({ name, password: `pw-${name}` }));
+  const frame = await peer.readReply(`LOGGED_IN for ${name}`);
+  if (frame.type !== BigInt(T.LOGGED_IN)) throw new GradeFailure(`${name} could not log in on replica ${id}: ${peer.describe(frame)}`);
+  return peer;
+}
+
 /**
  * Requires `frame`'s payload to be a not-primary error naming `primary` at `address`, with exactly
  * the keys spec section 3.1 gives it.

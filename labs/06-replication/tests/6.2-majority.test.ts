@@ -1,0 +1,57 @@
+import lab from '../lab.js';
+import { GradeFailure, phase } from '../../../grader/harness/index.js';
+import { Writer, loggedIn, makeAccounts, map, newCluster, sendMessage, show, T } from './replicated.js';
+
+const test = phase(lab, '6.2');
+
+test('a SEND is acknowledged, and every replica stores and commits it', { points: 4 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const alice = await loggedIn(h, cluster, primary, 'alice');
+  const id = await sendMessage(alice, 'bob', 'stored three times');
+  const state = await cluster.waitCaughtUp(`every replica to hold and commit record ${id}, the message just acknowledged`);
+  if (BigInt(state.commit) < id) throw new GradeFailure(`the primary's commit index is ${state.commit}, below ${id}, the id of a message it acknowledged: SENT leaves only once its record is committed (spec section 5.1)`);
+  await cluster.finish();
+});
+
+test('with both backups down a SEND gets no SENT; once they return on their directories, it does', { points: 8 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  const backups = cluster.ids.filter((id) => id !== primary);
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const alice = await loggedIn(h, cluster, primary, 'alice');
+  await sendMessage(alice, 'bob', 'before the crashes');
+  await cluster.waitCaughtUp();
+  await cluster.kill(...backups);
+  alice.send(T.SEND, map({ to: 'bob', text: 'while both backups are down' }));
+  const quiet = 1_500;
+  h.note(`the grader waits ${quiet} ms: no SENT may come while only the primary has the record`);
+  await alice.conn.expectSilence(quiet, { what: 'no reply to the SEND while both backups are down: one copy of three is not a majority (spec section 5.1)' }).catch((error: Error) => {
+    throw new GradeFailure(`with both backups killed, the primary must not answer a SEND: a SENT may leave only once a majority (2 of 3) has the record on disk, and a crash of the primary now would lose the message (spec section 5.1). ${error.message}`);
+  });
+  await cluster.restart(backups[0]!);
+  const frame = await alice.readReply('the SENT for the message sent while both backups were down, now that one is back', { timeoutMs: cluster.baseTimeoutMs + 15_000 });
+  const reply = alice.decode(frame, 'a SENT');
+  if (frame.type !== BigInt(T.SENT) || !(reply instanceof Map) || typeof reply.get('id') !== 'bigint') throw new GradeFailure(`alice expected SENT {id} and got ${alice.describe(frame)}`);
+  h.note(`SENT ${show(reply)} arrived once replica ${backups[0]} was back`);
+  await cluster.restart(backups[1]!);
+  const state = await cluster.waitCaughtUp();
+  if (BigInt(state.last) < (reply.get('id') as bigint)) throw new GradeFailure(`the acknowledged message has id ${reply.get('id')}, but the primary's log ends at ${state.last}`);
+  await cluster.finish();
+});
+
+test('with one backup down, writes go on', { points: 3 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  const backup = cluster.ids.find((id) => id !== primary)!;
+  await makeAccounts(h, cluster, primary, ['w1', 'inbox']);
+  await cluster.kill(backup);
+  const writer = new Writer(h, cluster, 'w1', { to: 'inbox', window: 2 });
+  writer.start();
+  await writer.progress(10, `with replica ${backup} down: the primary and the other backup are a majority`);
+  await writer.stop();
+  await cluster.restart(backup);
+  await cluster.waitCaughtUp();
+  await cluster.finish();
+});
