@@ -253,7 +253,8 @@
   }
 
   function marker(id, colour) {
-    return '<marker id="' + id + '" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,1L10,5L0,9z" fill="' + colour + '"/></marker>';
+    // In the page's own units, so that a thicker (selected) line keeps the same head.
+    return '<marker id="' + id + '" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto"><path d="M0,1L10,5L0,9z" fill="' + colour + '"/></marker>';
   }
 
   function short(text, n) {
@@ -348,13 +349,13 @@
   function hexDump(hex, size) {
     const bytes = hex.match(/../g) || [];
     const rows = [];
-    for (let at = 0; at < bytes.length; at += 16) {
-      const part = bytes.slice(at, at + 16);
+    for (let at = 0; at < bytes.length; at += 8) {
+      const part = bytes.slice(at, at + 8);
       const ascii = part.map((b) => {
         const n = parseInt(b, 16);
         return n >= 0x20 && n < 0x7f ? String.fromCharCode(n) : '.';
       });
-      rows.push(at.toString(16).padStart(4, '0') + '  ' + part.join(' ').padEnd(48) + '  ' + ascii.join(''));
+      rows.push(at.toString(16).padStart(4, '0') + '  ' + part.join(' ').padEnd(24) + '  ' + ascii.join(''));
     }
     if (size > bytes.length) rows.push('… the first ' + bytes.length + ' of ' + size + ' bytes');
     return rows.join('\n');

@@ -26,18 +26,22 @@ class Lines implements StreamDecoder {
   private rest = Buffer.alloc(0);
 
   push(chunk: Buffer): Decoded[] {
-    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     const out: Decoded[] = [];
     let start = 0;
-    for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, start)) {
-      const raw = data.subarray(start, at + 1);
-      // Long lines are cut for the picture; their bytes and size stay whole.
-      const line = raw.subarray(0, Math.min(raw.length - 1, 400)).toString('utf8').replace(/\r$/, '');
-      out.push({ type: lineType(line), text: JSON.stringify(line + (raw.length > 401 ? '…' : '')), raw });
+    let at = chunk.indexOf(0x0a);
+    if (this.rest.length && at >= 0) {
+      // The line begun in earlier chunks ends here: only it is copied, not the whole chunk.
+      out.push(this.line(Buffer.concat([this.rest, chunk.subarray(0, at + 1)])));
+      this.rest = Buffer.alloc(0);
+      start = at + 1;
+      at = chunk.indexOf(0x0a, start);
+    }
+    for (; at >= 0; at = chunk.indexOf(0x0a, start)) {
+      out.push(this.line(chunk.subarray(start, at + 1)));
       start = at + 1;
     }
     // A copy, so that a big chunk is not kept alive by its last few bytes.
-    this.rest = start < data.length ? Buffer.from(data.subarray(start)) : Buffer.alloc(0);
+    if (start < chunk.length) this.rest = this.rest.length ? Buffer.concat([this.rest, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
     if (this.rest.length > maxPending) {
       // No newline in sight: shown as it is, so that a flood of one endless line stays cheap.
       out.push({ type: 'no newline', text: `${this.rest.length} bytes with no newline: ${JSON.stringify(this.rest.subarray(0, 80).toString('utf8'))}…`, raw: this.rest });
@@ -48,6 +52,12 @@ class Lines implements StreamDecoder {
 
   pending(): Buffer {
     return this.rest;
+  }
+
+  private line(raw: Buffer): Decoded {
+    // Long lines are cut for the picture; their bytes and size stay whole.
+    const line = raw.subarray(0, Math.min(raw.length - 1, 400)).toString('utf8').replace(/\r$/, '');
+    return { type: lineType(line), text: JSON.stringify(line + (raw.length > 401 ? '…' : '')), raw };
   }
 }
 
