@@ -214,25 +214,33 @@ function connect(): void {
   attempt.on('error', () => undefined);
   attempt.on('close', () => {
     if (socket !== attempt || process.exitCode !== undefined) return;
-    if (finished && connected) return exit(0);
     if (finished) return exit(0);
-    if (connected) {
-      connected = false;
-      droppedAt = Date.now();
-      // SENDs carry (client, seq): sent again, they are applied once. Nothing else is sent again.
-      const again = inFlight.filter((r) => r.type === Type.SEND);
-      const lost = inFlight.filter((r) => r.type !== Type.SEND && !r.again).length;
-      if (lost > 0) console.error(`client: ${lost} request(s) got no reply; they are not sent again`);
-      queued.unshift(...again);
-      inFlight = [];
-      console.error(`client: lost the connection to replica ${id}; trying the next one`);
-    } else if (!everConnected && ++startAttempts >= replicas.length) {
+    if (!everConnected && ++startAttempts >= replicas.length) {
       return exit(1, `cannot connect to any replica: ${replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
     }
-    if (Date.now() - droppedAt > giveUpMs) return exit(1, `could not reach a primary for ${giveUpMs / 1000} s`);
-    at = (at + 1) % replicas.length;
-    setTimeout(connect, retryMs);
+    connectionLost();
   });
+}
+
+/**
+ * The connection closed, was reset or refused before the user was done: try the next replica of
+ * the list, round the list. A SEND in flight carries (client, seq), so it is sent again on the
+ * next connection, unchanged; nothing else in flight is (lab 5, rule 3).
+ */
+function connectionLost(): void {
+  if (connected) {
+    connected = false;
+    droppedAt = Date.now();
+    const again = inFlight.filter((r) => r.type === Type.SEND);
+    const lost = inFlight.filter((r) => r.type !== Type.SEND && !r.again).length;
+    if (lost > 0) console.error(`client: ${lost} request(s) got no reply; they are not sent again`);
+    queued.unshift(...again);
+    inFlight = [];
+    console.error(`client: lost the connection to replica ${replicas[at]!.id}; trying the next one`);
+  }
+  if (Date.now() - droppedAt > giveUpMs) return exit(1, `could not reach a primary for ${giveUpMs / 1000} s`);
+  at = (at + 1) % replicas.length;
+  setTimeout(connect, retryMs);
 }
 
 connect();
