@@ -5,20 +5,11 @@
 // unanswered. Honest machines never notice.
 import { phase } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
-import { Code, T, describe, texts, type Msg } from './crc.js';
-import type { Node } from './model.js';
-import type { Wire } from './wire.js';
+import { Code, T, texts } from './crc.js';
 import { two } from './topologies.js';
 import { World } from './world.js';
 
 const test = phase(lab, '4.7');
-
-/** Sends `msg` on `wire` (from `from`, into your server `to`): it must be refused with status 0x04, or (statuses) dropped. */
-function forge(world: World, wire: Wire, from: Node, to: Node, msg: Msg): void {
-  world.note(`${from.label} sends, in someone else's name, ${describe(msg)}`);
-  if (msg.type !== T.status) world.expectUnicast({ type: T.status, source: to.id, destination: 0, code: Code.notBehind, text: texts.notBehind(msg.source) }, to, from, wire);
-  wire.send([msg]);
-}
 
 test('a client writes only in its own name', { points: 4 }, async (h) => {
   const world = new World(h);
@@ -29,10 +20,10 @@ test('a client writes only in its own name', { points: 4 }, async (h) => {
   const near = await world.client(103, s1);
   const far = await world.client(102, s2, { mode: 'bytes' });
   await world.settle('the network to form');
-  forge(world, liar.wire!, liar, s1, { type: T.chat, source: 103, destination: 102, text: 'I am 103, honestly' });
-  forge(world, liar.wire!, liar, s1, { type: T.clientQuit, source: 102, text: 'I am 102, and I leave' });
-  forge(world, liar.wire!, liar, s1, { type: T.clientQuit, source: 103, text: 'I am 103, and I leave' });
-  forge(world, liar.wire!, liar, s1, { type: T.status, source: 102, destination: 103, code: Code.welcome, text: 'from 102, honestly' });
+  world.forge(liar.wire!, liar, s1, { type: T.chat, source: 103, destination: 102, text: 'I am 103, honestly' });
+  world.forge(liar.wire!, liar, s1, { type: T.clientQuit, source: 102, text: 'I am 102, and I leave' });
+  world.forge(liar.wire!, liar, s1, { type: T.clientQuit, source: 103, text: 'I am 103, and I leave' });
+  world.forge(liar.wire!, liar, s1, { type: T.status, source: 102, destination: 103, code: Code.welcome, text: 'from 102, honestly' });
   await world.settle('server 1 to refuse the chat and the quits with status 0x04, and to deliver and forget nothing');
   // Nothing was forgotten: everyone still reaches everyone.
   far.chat(103, 'still here');
@@ -52,10 +43,10 @@ test('a server passes on only what comes from its side of the network', { points
   await world.settle('the network to form');
   const wire = liar.wireTowards(1, s1);
   // 102 and server 2 are behind server 1's link to server 2, and 101 is server 1's own client.
-  forge(world, wire, liar, s1, { type: T.chat, source: 102, destination: 101, text: 'I am 102, honestly' });
-  forge(world, wire, liar, s1, { type: T.clientQuit, source: 101, text: '101 has left, trust me' });
-  forge(world, wire, liar, s1, { type: T.serverQuit, source: 2, replacement: 0, text: 'server 2 has left, trust me' });
-  forge(world, wire, liar, s1, { type: T.status, source: 2, destination: 101, code: Code.unknownId, text: texts.unknownId(77) });
+  world.forge(wire, liar, s1, { type: T.chat, source: 102, destination: 101, text: 'I am 102, honestly' });
+  world.forge(wire, liar, s1, { type: T.clientQuit, source: 101, text: '101 has left, trust me' });
+  world.forge(wire, liar, s1, { type: T.serverQuit, source: 2, replacement: 0, text: 'server 2 has left, trust me' });
+  world.forge(wire, liar, s1, { type: T.status, source: 2, destination: 101, code: Code.unknownId, text: texts.unknownId(77) });
   await world.settle('server 1 to refuse the chat and the quits with status 0x04, and to deliver and forget nothing');
   b.chat(101, 'nothing was forgotten');
   a.chat(102, 'nothing at all');

@@ -62,6 +62,8 @@ export class World {
   /** Links your server closed unasked, while the grader waits to learn whether it crashed. */
   private readonly unexplained = new Set<Wire>();
   private readonly context: string[] = [];
+  /** Messages the grader sent in someone else's name (forge()), and why they must go nowhere. */
+  private readonly forged = new Map<string, string>();
   /** The link of the grader server that watches which servers have joined (see joined()). */
   private watch: Promise<Wire> | undefined;
   readonly hooks: WireHooks;
@@ -195,6 +197,18 @@ export class World {
       if (!wire) throw new Error(`no grader link from ${b.label} to ${a.label}`);
       wire.unicast.push({ msg, alternatives, done: false, why });
     }
+  }
+
+  /**
+   * `from` sends `msg` on `wire` into your server `to`, in the name of a machine that is not
+   * behind that link: a chat or a quit must be refused with status 0x04, a status dropped, and
+   * nothing delivered or forgotten (spec section 6.5).
+   */
+  forge(wire: Wire, from: Node, to: Node, msg: Msg): void {
+    this.note(`${from.label} sends, in the name of ${msg.source}, ${describe(msg)}`);
+    this.forged.set(encode(msg).toString('hex'), `${from.label} sent it in the name of ${msg.source}, on a link ${msg.source} is not behind: a server takes a message only from the link its source is behind, and refuses it otherwise (spec section 6.5)`);
+    if (msg.type !== T.status) this.expectUnicast({ type: T.status, source: to.id, destination: 0, code: Code.notBehind, text: texts.notBehind(msg.source) }, to, from, wire);
+    wire.send([msg]);
   }
 
   /** A chat sent by `from` into your server `entry`: delivered along the path, or answered "Unknown ID". */
@@ -486,7 +500,10 @@ export class World {
       const hint = close ? `\n${diffMessages(close.msg, msg)}` : '';
       const seen = wire.unicast.some((u) => u.done && [u.msg, ...u.alternatives].some((m) => sameMessage(m, msg)));
       const pieces = { whole: '', bytes: ', and the grader sent every message on this link one byte per write: a message may arrive in pieces', coalesced: ', and the grader sent several messages in each write on this link: one read may hold several' };
-      const reason = seen
+      const forged = this.forged.get(encode(msg).toString('hex'));
+      const reason = forged
+        ? forged
+        : seen
         ? 'it already came once on this link: each chat and each status must arrive exactly once'
         : msg.type === T.status && msg.code === Code.protocolError
           ? `the grader sent nothing wrong: your server could not read correct messages${pieces[wire.mode]} (spec section 3.1)`
@@ -526,6 +543,8 @@ export class World {
       return `${node.label} is on the grader's side of this link: it reached your server through this very link, and a server never passes a message back on the link it came in on (spec section 4.3)`;
     }
     if (!node) return `no machine with id ${id} is on the network now${quit ? ' (or this link was already told it left)' : ' (a refused registration must go no further, spec section 6.3)'}`;
+    const forged = this.forged.get(encode(msg).toString('hex'));
+    if (forged) return `${node.label} has not left: ${forged}`;
     return quit ? `${node.label} has not left` : `this link was not expecting it`;
   }
 
