@@ -1,0 +1,6 @@
+import { withHiddenPhases } from '../../../grader/lab.js';
+import lab from '../lab.js';
+
+export default withHiddenPhases(lab, [
+  { id: '6.7', name: 'other cluster sizes and kill orders, and a replica that restarts again and again', points: 20, timeoutMs: 120_000, needs: ['6.2'], spec: 'spec/06-replication.md#4-roles' },
+]);
