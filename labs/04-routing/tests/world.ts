@@ -506,7 +506,7 @@ export class World {
         : seen
         ? 'it already came once on this link: each chat and each status must arrive exactly once'
         : msg.type === T.status && msg.code === Code.protocolError
-          ? `the grader sent nothing wrong: your server could not read correct messages${pieces[wire.mode]} (spec section 3.1)`
+          ? `the grader sent nothing wrong: your server could not read correct messages${pieces[wire.mode]} (spec section 3.1)${wire.owner instanceof GraderServer && wire.owner.style === 'course' ? `; ${wire.owner.label} behaves as the course's servers do, and its own registration carries its own id as last hop, which a server must accept as the source's own (spec sections 4.1 and 10)` : ''}`
           : msg.type === T.chat
           ? 'no chat on this link was expected: a chat goes only along the path to its destination (spec section 5)'
           : 'no such status was expected on this link (spec sections 5 and 6)';
