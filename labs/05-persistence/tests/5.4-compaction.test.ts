@@ -33,7 +33,7 @@ test('a long workload with --compact-after 20: the directory stays small, and th
   inbox.send(T.LOGOUT, map());
   await inbox.expectReply(T.LOGGED_OUT, map(), 'LOGGED_OUT');
   const waiting: Msg[] = [];
-  for (let batch = 1; batch <= 8; batch++) {
+  for (let batch = 1; batch <= 6; batch++) {
     await Promise.all(peers.map(async (peer) => {
       for (let i = 1; i <= 12; i++) {
         const text = `${peer.name} batch ${batch} #${i} ${'z'.repeat(h.random.int(0, 40))}`;
