@@ -173,15 +173,19 @@ export class Cluster {
     return this.poller.latest?.states.get(id);
   }
 
-  /** Waits for a poll round that `check` accepts; fails with `what` and the latest round. */
+  /**
+   * Waits for a poll round that `check` accepts, among those begun after this call (an older one
+   * may predate what the test just did); fails with `what` and the latest round.
+   */
   async until<T>(check: (round: Round) => T | undefined, options: { timeoutMs: number; what: string }): Promise<T> {
     const timeoutMs = scaled(options.timeoutMs);
     const end = Date.now() + timeoutMs;
+    const since = this.history.now();
     for (;;) {
       this.checkPolls();
       this.checkAlive();
       const round = this.poller.latest;
-      const value = round ? check(round) : undefined;
+      const value = round && round.t >= since ? check(round) : undefined;
       if (value !== undefined) return value;
       if (Date.now() > end) {
         throw new GradeFailure(`the grader waited ${seconds(timeoutMs)} for ${options.what}; the last STATUS poll said:\n${this.describeRound(round)}\n${this.recentEvents()}`);

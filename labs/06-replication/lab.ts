@@ -3,10 +3,11 @@
 // this file (the kit's own tests check it).
 import { defineLab, type ProgramParams } from '../../grader/lab.js';
 
-/** --id N --port P --peers LIST --data DIR --heartbeat-ms H --timeout-ms T (spec section 2). */
-function replicaFlags({ id, port, peers, data, heartbeatMs, timeoutMs }: ProgramParams): string[] {
+/** --id N --port P --peers LIST --data DIR [--host H] --heartbeat-ms H --timeout-ms T (spec section 2). */
+function replicaFlags({ id, port, peers, data, host, heartbeatMs, timeoutMs }: ProgramParams): string[] {
   return [
     '--id', String(id), '--port', String(port), '--peers', String(peers), '--data', String(data),
+    ...(host === undefined ? [] : ['--host', String(host)]),
     ...(heartbeatMs === undefined ? [] : ['--heartbeat-ms', String(heartbeatMs)]),
     ...(timeoutMs === undefined ? [] : ['--timeout-ms', String(timeoutMs)]),
   ];

@@ -1,7 +1,7 @@
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { scaled } from '../../../grader/harness/wait.js';
 import { readAll } from '../../05-persistence/tests/durable.js';
+import { MessageDecoder } from './wire.js';
 import { Peer, T, Writer, loggedIn, loggedInAnyCount, makeAccounts, map, newCluster, show, type Cluster } from './replicated.js';
 
 const test = phase(lab, '6.4');
@@ -91,7 +91,7 @@ test("the lab's client follows the primary, and sends a SEND in flight again: ea
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob']);
-  // The client reaches each replica through a proxy of its own, to slow the primary's link down.
+  // The client reaches each replica through a proxy of its own, so that the grader can hold a link.
   const proxies = new Map<number, Awaited<ReturnType<Harness['proxy']>>>();
   for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
   // A backup first: the client must follow its not-primary answer.
@@ -103,13 +103,31 @@ test("the lab's client follows the primary, and sends a SEND in flight again: ea
   client.send('send bob one\n');
   const one = await client.expectNextLine(/^sent message \d+$/, { what: 'sent message ID for "send bob one"' });
 
-  // The SEND reaches the primary, is committed, and its SENT is on its way back when the primary dies.
-  const before = cluster.statusNow(primary)!.last;
-  proxies.get(primary)!.delay(scaled(1_500));
-  h.note("the grader delays the client's link to the primary by 1.5 s each way, so that the primary commits the next SEND and dies before its SENT gets back");
+  // The SEND reaches the primary and is committed, but its SENT never gets back: the grader holds
+  // the client's link to the primary from the moment the SEND has passed, kills the primary once it
+  // has committed the message, then cuts the link.
+  const link = proxies.get(primary)!;
+  const decoder = new MessageDecoder();
+  const tap = link.tap;
+  let passed = false;
+  link.tap = (direction, chunk) => {
+    tap?.(direction, chunk);
+    if (direction !== 'forward' || passed) return;
+    for (const m of decoder.push(chunk)) {
+      if (m.type === T.SEND && m.value instanceof Map && m.value.get('text') === 'two') {
+        passed = true;
+        link.hold();
+      }
+    }
+  };
+  const before = (await cluster.until((round) => round.states.get(primary), { timeoutMs: 5_000, what: `a STATUS from replica ${primary}` })).last;
   client.send('send bob two\n');
   await cluster.until((round) => ((round.states.get(primary)?.commit ?? 0) > before ? true : undefined), { timeoutMs: 10_000, what: `the primary, replica ${primary}, to commit the SEND for "send bob two"` });
+  if (!passed) throw new GradeFailure('the client sent no SEND {text: "two"} for "send bob two"');
+  h.note('the SEND for "send bob two" reached the primary and is committed; its SENT is held in the proxy, and the primary is killed');
   await cluster.kill(primary);
+  link.cut();
+  link.heal();
   const next = await cluster.waitForPrimary({ what: `a new primary after replica ${primary} was killed` });
   const lines = await client.expectNextLines(['logged in as alice, 0 waiting', '0 more waiting', /^sent message \d+$/], {
     what: `the client's lines once it reached replica ${next}, the new primary: it logs in again, reads what waits, and sends again the SEND that got no SENT, with the same seq (spec section 8, rule 3)`,
