@@ -512,11 +512,8 @@ export class Trace {
     const text = cut(error, 4_000);
     const waits = this.expectations.items().reverse();
     const first = error.split('\n')[0]!;
-    const failing =
-      waits.find((e) => e.error !== undefined && (e.error === text || e.error.split('\n')[0] === first)) ??
-      waits.find((e) => e.ok === false) ??
-      // A test that ran out of time is still waiting for something.
-      waits.find((e) => e.end === undefined);
+    // The wait whose failure is the test's; or, for a test that ran out of time, the one it was still in.
+    const failing = waits.find((e) => e.error !== undefined && (e.error === text || e.error.split('\n')[0] === first)) ?? (/did not finish within its deadline/.test(first) ? waits.find((e) => e.end === undefined) : undefined);
     if (failing) failing.failing = true;
     this.others.add({ kind: 'failure', seq: this.seq++, t: this.time(), l: this.graderTick(), text, lane: failing?.lane });
   }

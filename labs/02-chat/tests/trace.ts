@@ -21,6 +21,7 @@ export function lineType(line: string): string {
 }
 
 const maxPending = 64 * 1024;
+const shownBytes = 120;
 
 class Lines implements StreamDecoder {
   private rest = Buffer.alloc(0);
@@ -55,9 +56,10 @@ class Lines implements StreamDecoder {
   }
 
   private line(raw: Buffer): Decoded {
-    // Long lines are cut for the picture; their bytes and size stay whole.
-    const line = raw.subarray(0, Math.min(raw.length - 1, 400)).toString('utf8').replace(/\r$/, '');
-    return { type: lineType(line), text: JSON.stringify(line + (raw.length > 401 ? '…' : '')), raw };
+    // Only the start of a long line is read (the picture shows no more); its size stays whole.
+    const length = raw.length - 1;
+    const line = raw.subarray(0, Math.min(length, shownBytes)).toString('utf8').replace(/\r$/, '');
+    return { type: lineType(line), text: JSON.stringify(line) + (length > shownBytes ? `… (${length} bytes)` : ''), raw };
   }
 }
 
