@@ -21,7 +21,9 @@
 // - The header is every line at the top that starts with "#". It opens with the bug, in a
 //   sentence or a few lines.
 // - `# loses: ENTRY`, one line per entry: a full test name ("2.2 unknown commands ...": that
-//   test must fail) or a phase id ("2.8": at least one test of that phase must fail). The mutant
+//   test must fail) or a phase id ("2.8": at least one test of that phase must fail); a phase
+//   that is not run because a phase it needs failed has lost all its points, so its entries
+//   hold. The mutant
 //   is graded on the phases its entries name (hidden ones too, with --hidden), and it is caught
 //   when every entry holds. A test that fails beyond the entries is reported, not counted.
 // - `# fast`: also graded in `npm test` (grader/test/mutants.test.ts); keep those few and quick.
@@ -139,9 +141,13 @@ export async function gradeMutant(mutant: Mutant): Promise<Outcome> {
     const timeoutMs = 60_000 + phases.reduce((sum, id) => sum + 2 * (lab.phases.find((p) => p.id === id)?.timeoutMs ?? 30_000), 0);
     const run = await runGrader([String(lab.number), '--impl', dir, ...(hidden ? ['--hidden'] : []), ...phases.flatMap((id) => ['--phase', id])], { timeoutMs });
     const tests = run.json.phases.flatMap((p) => p.tests);
-    const lost = tests.filter((t) => t.state === 'failed').map((t) => t.name);
-    const holds = (entry: string) => (entry.includes(' ') ? lost.includes(entry) : lost.some((name) => phaseOf(name) === entry));
-    const missing = mutant.loses.filter((entry) => entry.includes(' ') && !tests.some((t) => t.name === entry));
+    // A test lost its points when it failed, or when its phase was not run because a phase it
+    // needs failed (the student gets nothing for it either way).
+    const blocked = new Set(run.json.phases.filter((p) => p.status === 'blocked').map((p) => p.id));
+    const lost = tests.filter((t) => t.state === 'failed' || blocked.has(phaseOf(t.name))).map((t) => t.name);
+    const holds = (entry: string) => blocked.has(phaseOf(entry)) || (entry.includes(' ') ? lost.includes(entry) : lost.some((name) => phaseOf(name) === entry));
+    // (A test of a phase that was not run is not listed, so it cannot be looked up.)
+    const missing = mutant.loses.filter((entry) => entry.includes(' ') && !blocked.has(phaseOf(entry)) && !tests.some((t) => t.name === entry));
     cleanup(run);
     if (missing.length > 0) return failed(`${mutant.file} names tests that do not exist: ${missing.join('; ')}`);
     const missed = mutant.loses.filter((entry) => !holds(entry));
