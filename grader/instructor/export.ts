@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabSpec } from '../lab.js';
 import { loadLab, namesLab, releaseFile, type Release } from '../labs.js';
-import { type KitSource, PackageRefused, packageSource, sourceLabDirs } from './sources.js';
+import { importClosure, type KitSource, PackageRefused, packageSource, sourceLabDirs } from './sources.js';
 import { parseOptions, usageError } from './usage.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,7 +43,7 @@ function otherLab(file: string, exported: string[]): boolean {
 /** Every file of the export that is copied as it is, relative to the kit's root. */
 function copiedFiles(source: KitSource, labs: string[]): string[] {
   const top = ['package-lock.json', 'tsconfig.json', 'vitest.config.ts', '.gitignore', '.gitattributes'];
-  return source.files.filter((file) => {
+  const chosen = source.files.filter((file) => {
     if (top.includes(file)) return true;
     if (file.startsWith('grader/')) return !file.startsWith('grader/instructor/') && !(file.startsWith('grader/test/') && instructorTest(source, file));
     const lab = /^labs\/([^/]+)\//.exec(file)?.[1];
@@ -51,6 +51,12 @@ function copiedFiles(source: KitSource, labs: string[]): string[] {
     if (file.startsWith('starter/') || file.startsWith('spec/')) return !otherLab(file, labs);
     return false;
   });
+  // A lab's tests may use an earlier lab's public test helpers (lab 5 grades with lab 3's codec):
+  // those come along even when that lab is not released. A solution or a hidden test never does.
+  const imported = [...importClosure(source, chosen.filter((file) => file.startsWith('labs/')))].filter((file) => !chosen.includes(file));
+  const forbidden = imported.filter((file) => file.startsWith('solutions/') || /^labs\/[^/]+\/hidden\//.test(file));
+  if (forbidden.length) throw new Error(`the exported labs' tests import ${forbidden.join(', ')}, which a student repository must not hold`);
+  return [...chosen, ...imported.filter((file) => /^labs\/[^/]+\/tests\//.test(file))].sort();
 }
 
 /** What the export reads besides the files it copies: the package file and its templates. */
@@ -135,7 +141,7 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${out}: a student repository with lab(s) ${labs.map((l) => `${l.number} ${l.dir}`).join(', ')} (${files.length + 5} files)\n` +
       `built from ${source.description}\n` +
-      (release.notYet.length ? `not released yet (named so, nothing of them included): ${release.notYet.join(', ')}\n` : '') +
+      (release.notYet.length ? `not released yet (named so; of them, only the test helpers an exported lab uses are included): ${release.notYet.join(', ')}\n` : '') +
       `GitHub Classroom grades lab ${graded.number} unless the SWITCHBOARD_LAB variable says otherwise.\n` +
       `Next: cd there, \`npm ci && npm run lab ${graded.number}\` to try it, then push it as the assignment's template repository.\n`,
   );

@@ -134,7 +134,7 @@ describe('a lab-1-only student repository', () => {
     const made = await exportTo(out, ['--labs', '1']);
     expect(made.exitCode, String(made.stderr)).toBe(0);
     expect(String(made.stdout)).toMatch(/^built from HEAD \(commit /m);
-    expect(String(made.stdout)).toMatch(/^not released yet \(named so, nothing of them included\): 02-chat, 03-protocol/m);
+    expect(String(made.stdout)).toMatch(/^not released yet \(named so; of them, only the test helpers an exported lab uses are included\): 02-chat, 03-protocol/m);
     rmSync(path.join(out, 'node_modules'), { force: true, recursive: true });
     await execa(process.execPath, ['-e', `require('fs').symlinkSync(${JSON.stringify(path.join(kit, 'node_modules'))}, ${JSON.stringify(path.join(out, 'node_modules'))}, 'junction')`]);
   }, ms(60_000));
@@ -147,6 +147,17 @@ describe('a lab-1-only student repository', () => {
     expect(existsSync(path.join(out, 'labs', '02-chat'))).toBe(false);
     expect(readFileSync(path.join(out, '.gitattributes'), 'utf8')).toMatch(/eol=lf/);
   });
+
+  test('a later lab alone brings the earlier lab\'s test helpers its tests use, and nothing else of that lab', async () => {
+    const five = path.join(scratch, 'lab5-only');
+    const made = await exportTo(five, ['--labs', '5']);
+    expect(made.exitCode, String(made.stderr)).toBe(0);
+    // Lab 5's tests grade with lab 3's codec.
+    expect(existsSync(path.join(five, 'labs', '03-protocol', 'tests', 'wire.ts'))).toBe(true);
+    for (const absent of ['labs/03-protocol/lab.ts', 'labs/03-protocol/README.md', 'labs/03-protocol/hidden', 'starter/03-protocol', 'spec/03-protocol.md']) {
+      expect(existsSync(path.join(five, absent)), absent).toBe(false);
+    }
+  }, ms(60_000));
 
   test('npm run lab 2 says the lab is not released yet; an unknown lab is still unknown', async () => {
     const two = await cli(['2']);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image (Ubuntu): it installs Node.js
-# @@NODE_VERSION@@ (the version the package was made with; the kit needs 20.19 or newer) and the
-# kit's dependencies. Written by `npm run gradescope` for lab @@LAB@@.
+# @@NODE_VERSION@@ (the version the package was made with; the kit needs 20.19 or newer), the
+# kit's dependencies, python3 (for submissions in Python) and strace (lab 5's hidden phase checks
+# the fsync behind every acknowledgement with it). Written by `npm run gradescope` for lab @@LAB@@.
 set -euo pipefail
 
 NODE_VERSION=@@NODE_VERSION@@
@@ -9,7 +10,7 @@ source_dir="${AUTOGRADER_ROOT:-/autograder}/source"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends ca-certificates curl xz-utils
+apt-get install -y --no-install-recommends ca-certificates curl xz-utils python3 strace
 
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
