@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildProgram, BuildFailure } from '../harness/build.js';
 import { parseCommand } from '../harness/command.js';
-import { processAlive, startTime } from '../harness/procfs.js';
+import { isZombie, processAlive, startTime } from '../harness/procfs.js';
 import { findLab, loadLab } from '../labs.js';
 import { askStatus, render, type Row } from './status.js';
 
@@ -42,6 +42,7 @@ options for start:
   --solution            the reference solution
   --cmd "COMMAND"       run COMMAND as each replica, with the spec's flags appended
   --base-port P         replica i listens on port P + i (default 7100)
+  --ports P1,P2,...     replica i listens on the i-th port instead
   --hosts H1,H2,...     replica i listens on the i-th address (default 127.0.0.1 for all)
   --heartbeat-ms H      default 500
   --timeout-ms T        default 2500
@@ -84,6 +85,7 @@ function parse() {
         solution: { type: 'boolean' },
         cmd: { type: 'string' },
         'base-port': { type: 'string', default: '7100' },
+        ports: { type: 'string' },
         hosts: { type: 'string' },
         'heartbeat-ms': { type: 'string', default: '500' },
         'timeout-ms': { type: 'string', default: '2500' },
@@ -113,7 +115,8 @@ function save(state: State): void {
 
 /** True if `member`'s recorded process is still the one the tool started. */
 function running(member: Member): boolean {
-  if (member.pid === undefined || !processAlive(member.pid)) return false;
+  // A killed replica whose new parent has not reaped it yet is a zombie: gone.
+  if (member.pid === undefined || !processAlive(member.pid) || isZombie(member.pid)) return false;
   return member.started === undefined || startTime(member.pid) === member.started;
 }
 
@@ -209,11 +212,12 @@ async function start(countText: string | undefined): Promise<void> {
 
   const base = Number(values['base-port']);
   const hosts = values.hosts?.split(',').map((h) => h.trim()).filter(Boolean) ?? [];
-  if (!Number.isInteger(base) || base < 1 || base + count > 65535) fail(`--base-port must be a port number, not ${values['base-port']}`, 2);
+  const ports = values.ports?.split(',').map(Number) ?? Array.from({ length: count }, (_, i) => base + i + 1);
+  if (ports.length !== count || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) fail(`the ports must be ${count} port numbers: --base-port P, or --ports P1,P2,...`, 2);
   const members: Member[] = Array.from({ length: count }, (_, i) => ({
     id: i + 1,
     host: hosts[i] ?? hosts[hosts.length - 1] ?? '127.0.0.1',
-    port: base + i + 1,
+    port: ports[i]!,
     data: path.join(stateDir, `replica-${i + 1}`, 'data'),
     log: path.join(stateDir, `replica-${i + 1}`, 'replica.log'),
   }));
