@@ -77,3 +77,20 @@ test.skipIf(!hasPython)('lab 5: a Python durable server and reconnecting client 
   expect(run.json.score).toBe(run.json.maxScore);
   cleanup(run);
 });
+
+test.skipIf(!hasPython)('lab 6: Python replicas and client score full marks, hidden phases included', { timeout: ms(400_000) }, async () => {
+  const run = await runGrader(
+    [
+      '6',
+      '--hidden',
+      '--cmd', `python3 ${path.join(python, 'replica.py')}`,
+      '--cmd', `client=python3 ${path.join(python, 'replica_client.py')}`,
+    ],
+    { timeoutMs: 390_000 },
+  );
+  const lab = await loadLab(root, '06-replication', { hidden: true });
+  expect(run.json.phases.map((p) => p.id)).toEqual(lab.phases.map((p) => p.id));
+  expect(failures(run)).toEqual([]);
+  expect(run.json.score).toBe(run.json.maxScore);
+  cleanup(run);
+});
