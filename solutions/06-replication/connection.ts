@@ -48,8 +48,11 @@ export function serveConnection(socket: net.Socket, replica: Replica): void {
     },
   };
 
-  /** Holds `reply` until the records appended so far are committed (or, with `needs` 0, at once). */
-  const send = (reply: Reply, needs = replica.store.lastIndex): boolean => {
+  /**
+   * Holds `reply` until the records appended so far are committed (or, with `needs` 0, at once: a
+   * replica that is not the primary reflects no record in what it answers).
+   */
+  const send = (reply: Reply, needs = replica.role === 'primary' ? replica.store.lastIndex : 0n): boolean => {
     if (closed || !socket.writable) return false;
     held.push({ frame: encodeFrame(reply.type, encodeValue(reply.payload)), delivers: reply.delivers ?? [], needs });
     replica.outbox.hold(holder);
