@@ -396,6 +396,7 @@ export class Harness {
 
   /** Connects `proxy` to the trace: its messages between two programs, its faults, and what it lost. */
   private observe(proxy: FaultProxy, lanes: { from?: LaneRef; to?: LaneRef }): void {
+    if (this.trace.off) return;
     const name = () => `proxy :${proxy.port}`;
     const froms = new Map<number, Lane>();
     const sockets = new Map<number, net.Socket>();
