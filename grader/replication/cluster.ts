@@ -24,6 +24,11 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Replicas not to start yet (they get their port, proxies and directory all the same). */
   later?: number[];
+  /**
+   * A replica to start before the others, which start once it accepts connections: its wait for a
+   * primary ends first, so it is the first candidate whatever the machine's start-up delays.
+   */
+  first?: number;
 }
 
 export interface Member {
@@ -68,7 +73,10 @@ export class Cluster {
     h.note(`a cluster of ${options.size}: replica i on port ${members.map((m) => m.port).join(', ')}; replica i reaches replica j through a proxy of its own; --heartbeat-ms ${cluster.heartbeatMs} --timeout-ms ${cluster.timeoutMs}`);
     h.onTeardown(() => cluster.poller.stop());
     cluster.poller.start();
-    await Promise.all(members.filter((m) => !options.later?.includes(m.id)).map((m) => cluster.launch(m)));
+    const now = members.filter((m) => !options.later?.includes(m.id));
+    const first = now.find((m) => m.id === options.first);
+    if (first) await cluster.launch(first);
+    await Promise.all(now.filter((m) => m !== first).map((m) => cluster.launch(m)));
     return cluster;
   }
 

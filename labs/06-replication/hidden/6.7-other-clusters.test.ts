@@ -5,7 +5,7 @@ import { T, Writer, loggedIn, makeAccounts, map, newCluster, sendMessage } from 
 const test = phase(lab, '6.7');
 
 test('four replicas: with two down a SEND gets no SENT (a majority is three), and with one back it does', { points: 7 }, async (h) => {
-  const cluster = await newCluster(h, 4);
+  const cluster = await newCluster(h, 4, { first: 4 });
   const primary = await cluster.waitForPrimary();
   if (primary !== 4) throw new GradeFailure(`four replicas with empty logs elected replica ${primary}; with equal logs the highest id, 4, wins (spec section 7)`);
   await makeAccounts(h, cluster, primary, ['alice', 'bob']);

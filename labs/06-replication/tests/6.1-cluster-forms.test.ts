@@ -8,7 +8,8 @@ import { T, expectErrorReply, expectNotPrimary, map, newCluster, peerOn } from '
 const test = phase(lab, '6.1');
 
 test('three empty replicas elect replica 3, the highest id, and stay with it', { points: 5 }, async (h) => {
-  const cluster = await newCluster(h, 3);
+  // Replica 3 first: whichever replica's wait for a primary ends first, equal logs elect the highest id.
+  const cluster = await newCluster(h, 3, { first: 3 });
   const primary = await cluster.waitForPrimary({ what: 'three new replicas to elect a primary that all of them follow' });
   if (primary !== 3) {
     throw new GradeFailure(`three replicas with empty logs elected replica ${primary}; tokens compare by last index, then by id, so replica 3 must win (spec section 7)`);
@@ -33,9 +34,8 @@ test('three empty replicas elect replica 3, the highest id, and stay with it', {
 
 test('the replica with the most complete log wins, whatever its id', { points: 6 }, async (h) => {
   // Logs the grader writes (spec/05-persistence.md's format), prefixes of one history: 12 records
-  // on replica 1, 10 on replica 2, 8 on replica 3. A long timeout, so that all three are up before
-  // the first gives up waiting for a primary.
-  const cluster = await newCluster(h, 3, { timeoutMs: 3_000, later: [1, 2, 3] });
+  // on replica 1, 10 on replica 2, 8 on replica 3.
+  const cluster = await newCluster(h, 3, { later: [1, 2, 3] });
   const history = [
     encodeRecord(R.ACCOUNT_CREATED, map({ index: 1n, name: 'alice', password: 'made by the grader: no password matches it' })),
     encodeRecord(R.ACCOUNT_CREATED, map({ index: 2n, name: 'bob', password: 'made by the grader: no password matches it' })),
@@ -44,7 +44,9 @@ test('the replica with the most complete log wins, whatever its id', { points: 6
   const lengths = new Map([[1, 12], [2, 10], [3, 8]]);
   for (const [id, n] of lengths) writeFileSync(path.join(cluster.member(id).dir, 'log'), Buffer.concat(history.slice(0, n)));
   h.note('the grader wrote the logs: 12 records for replica 1, the first 10 of them for replica 2, the first 8 for replica 3');
-  await cluster.startLater(1, 2, 3);
+  // Replica 3 first, then the others: the first candidate is the one with the shortest log.
+  await cluster.startLater(3);
+  await cluster.startLater(1, 2);
   const primary = await cluster.waitForPrimary({ what: 'the three replicas to elect a primary' });
   if (primary !== 1) {
     throw new GradeFailure(`the logs end at 12 (replica 1), 10 (replica 2) and 8 (replica 3), and replica ${primary} was elected; the most complete log must win: tokens compare by last index first, by id only on a tie (spec section 7)`);
