@@ -57,7 +57,9 @@ export class Proc {
   private status: ExitStatus | undefined;
   private exitWait = deferred<ExitStatus>();
   /** The last lines of both streams; `seq` numbers the stderr lines, so a crash's report can be told apart. */
-  private tail: { stream: 'stdout' | 'stderr'; line: string; seq: number }[] = [];
+  private tail: { stream: 'stdout' | 'stderr'; line: string; seq: number; run: number }[] = [];
+  /** How many times the process was started: 1 for the first run, 2 after a restart, ... */
+  private runs = 0;
   private stderrKept: string[] = [];
   private stderrCount = 0;
   private stdoutLines: string[] = [];
@@ -66,6 +68,8 @@ export class Proc {
   private stdoutRead = 0;
   private stdoutWake = deferred<void>();
   private log: WriteStream | undefined;
+  /** When the process last printed anything (Date.now()). */
+  private lastOutputAt = 0;
   private logged = 0;
   private stopping = false;
   paused = false;
@@ -129,6 +133,7 @@ export class Proc {
     this.log.on('error', () => undefined);
     this.logged = 0;
     this.writeLog(`# ${new Date().toISOString()} started: ${this.commandLine}\n# in ${cwd}\n`);
+    this.runs++;
     this.status = undefined;
     this.exitWait = deferred<ExitStatus>();
     this.stopping = false;
@@ -198,7 +203,7 @@ export class Proc {
       const seq = kind === 'stderr' && !blank ? this.stderrCount++ : -1;
       // A blank line is not worth a place in the tail, but a strict reading of stdout counts it.
       if (!blank) {
-        this.tail.push({ stream: kind, line: cut, seq });
+        this.tail.push({ stream: kind, line: cut, seq, run: this.runs });
         if (this.tail.length > tailLines) this.tail.shift();
       }
       this.writeLog(`${kind} | ${cut}\n`);
@@ -220,6 +225,7 @@ export class Proc {
     };
     let seen = 0;
     stream.on('data', (chunk: string) => {
+      this.lastOutputAt = Date.now();
       seen += chunk.length;
       // Past the log cap a program is flooding: keep only the end of each chunk for the tail,
       // so the grader's work and memory stay bounded however fast it prints.
@@ -288,6 +294,9 @@ export class Proc {
       // A running process gets a short grace in case it is in the middle of dying; a zombie or
       // a vanished pid has exited, and its exit event is on the way.
       await bounded(this.exited, 500);
+      // Still printing is a sign of a program writing its last words (a stack trace): wait on
+      // while the output flows, up to 3 s in all.
+      for (let waited = 500; !this.status && waited < 3_000 && Date.now() - this.lastOutputAt < 250; waited += 100) await bounded(this.exited, 100);
       if (!this.status && (!processAlive(pid) || isZombie(pid))) await bounded(this.exited, 3_000);
     }
     if (this.status) await bounded(this.outputEnded, 1_000);
@@ -316,14 +325,14 @@ export class Proc {
     const crash = options.beforeCrash ? this.crash() : undefined;
     if (crash) {
       const from = this.stderrCount - this.stderrKept.length + crash.start;
-      tail = tail.filter((t) => t.stream !== 'stderr' || t.seq < from);
+      tail = tail.filter((t) => t.stream !== 'stderr' || t.run !== this.runs || t.seq < from);
     }
     return tail.slice(-n).map(({ stream, line }) => `[${this.name}${stream === 'stderr' ? ' stderr' : ''}] ${line}`);
   }
 
-  /** The last lines it printed on standard error. */
+  /** The last lines it printed on standard error since it was last started (a restart starts afresh). */
   stderrLines(): string[] {
-    return this.tail.filter((t) => t.stream === 'stderr').map((t) => t.line);
+    return this.tail.filter((t) => t.stream === 'stderr' && t.run === this.runs).map((t) => t.line);
   }
 
   /** All output lines kept in memory (both streams), for finding a TODO marker. */

@@ -10,6 +10,7 @@ import { GroupRegistry, isWindows } from '../harness/groups.js';
 import { freePort } from '../harness/ports.js';
 import { crashOf } from '../harness/crash.js';
 import { PortTaken, Proc } from '../harness/process.js';
+import { poll } from '../harness/wait.js';
 import { Conn } from '../harness/wire.js';
 import { processesWith } from './support.js';
 
@@ -230,9 +231,11 @@ test('crashOf finds the first frame in the program\'s own files, for Node and fo
 });
 
 test('settle waits until a dying program\'s exit and last words are in', async () => {
-  const crash = "process.stdin.once('data', () => { for (let i = 0; i < 200; i++) console.error('log line', i); throw new Error('boom at the end'); }); setInterval(() => {}, 1000)";
+  // It starts dying when told to, and the grader looks while it is still writing its last words.
+  const crash = "process.stdin.once('data', () => { for (let i = 0; i < 2000; i++) console.error('log line', i); throw new Error('boom at the end'); }); setInterval(() => {}, 1000)";
   const proc = await start('dying', ['-e', crash]);
   proc.send('go\n');
+  await poll(() => (proc.stderrLines().length > 0 ? true : undefined), { timeoutMs: 10_000, explain: () => 'it never started dying' });
   await proc.settle();
   expect(proc.exit?.code).toBe(1);
   expect(proc.crash()?.error).toBe('Error: boom at the end');
