@@ -156,6 +156,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Runs the program under another one, such as `['strace', '-f', '-o', file]`. */
   prefix?: string[];
+  /**
+   * false: do not wait for a listening program to accept connections (it still gets its port),
+   * for a test that expects it to refuse to start; then await `proc.expectExit(...)`.
+   */
+  ready?: boolean;
 }
 
 export class Harness {
@@ -315,7 +320,7 @@ export class Harness {
       });
       this.procs.push(proc);
       try {
-        await proc.start();
+        await proc.start({ ready: options.ready });
         return proc;
       } catch (error) {
         // The port turned out to be someone else's (a program outside the kit took it between the
@@ -339,7 +344,7 @@ export class Harness {
   }
 
   /** Connects to a program's port (or a port number) as a client. */
-  async connect(target: Proc | number, options: { name?: string; timeoutMs?: number } = {}): Promise<Conn> {
+  async connect(target: Proc | number, options: { name?: string; timeoutMs?: number; halfOpen?: boolean } = {}): Promise<Conn> {
     this.checkOpen();
     const port = typeof target === 'number' ? target : target.port;
     if (port === undefined) throw new Error(`${(target as Proc).name} has no port`);
@@ -349,7 +354,7 @@ export class Harness {
     const proxy = this.proxies.find((p) => p.port === port);
     const far: LaneRef = typeof target === 'number' ? () => this.laneOnPort(proxy?.targetPort ?? port) : target;
     const trace = this.trace.link(this.trace.lane(name, 'grader'), far, { record: !proxy });
-    const conn = await Conn.connect(port, { name, transcript: this.transcript, timeoutMs: options.timeoutMs, describeTarget, trace });
+    const conn = await Conn.connect(port, { name, transcript: this.transcript, timeoutMs: options.timeoutMs, describeTarget, trace, halfOpen: options.halfOpen });
     this.conns.push(conn);
     return conn;
   }

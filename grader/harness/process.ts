@@ -121,9 +121,9 @@ export class Proc {
   }
 
   /** Starts the process and, if it has a port, waits until it accepts a TCP connection. */
-  async start(): Promise<void> {
+  async start(options: { ready?: boolean } = {}): Promise<void> {
     this.spawn();
-    if (this.options.port !== undefined) await this.waitReady(this.options.port);
+    if (this.options.port !== undefined && options.ready !== false) await this.waitReady(this.options.port);
   }
 
   private spawn(): void {

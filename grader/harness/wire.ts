@@ -68,11 +68,12 @@ export class Conn {
   /** Dials host:port, with a deadline and a clear message when nothing answers. */
   static async connect(
     port: number,
-    options: { host?: string; name?: string; transcript?: Transcript; timeoutMs?: number; describeTarget?: () => string; trace?: TraceLink } = {},
+    options: { host?: string; name?: string; transcript?: Transcript; timeoutMs?: number; describeTarget?: () => string; trace?: TraceLink; halfOpen?: boolean } = {},
   ): Promise<Conn> {
     const host = options.host ?? '127.0.0.1';
     const name = options.name ?? 'client';
-    const socket = net.connect({ port, host });
+    // Half-open: the other side's FIN ends only its direction, and ours stays open until end().
+    const socket = net.connect({ port, host, allowHalfOpen: options.halfOpen ?? false });
     const connected = new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

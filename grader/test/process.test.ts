@@ -26,7 +26,7 @@ afterEach(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(name: string, args: string[], options: { port?: number; readyTimeoutMs?: number; logCapBytes?: number } = {}): Promise<Proc> {
+async function start(name: string, args: string[], options: { port?: number; readyTimeoutMs?: number; logCapBytes?: number; ready?: boolean } = {}): Promise<Proc> {
   const proc = new Proc({
     name,
     command: [process.execPath, ...args],
@@ -38,7 +38,7 @@ async function start(name: string, args: string[], options: { port?: number; rea
     registry,
   });
   procs.push(proc);
-  await proc.start();
+  await proc.start({ ready: options.ready });
   return proc;
 }
 
@@ -240,4 +240,11 @@ test('settle waits until a dying program\'s exit and last words are in', async (
   expect(proc.exit?.code).toBe(1);
   expect(proc.crash()?.error).toBe('Error: boom at the end');
   expect(proc.lastLines().join('\n')).toContain('Node.js v');
+});
+
+test('a listening program started without waiting for it: one that must refuse to start is seen to exit', async () => {
+  const port = await freePort();
+  const proc = await start('refuses', ['-e', "console.error('--id wants a number'); process.exit(2)"], { port, ready: false });
+  await proc.expectExit(2);
+  expect(proc.stderrLines()).toEqual(['--id wants a number']);
 });
