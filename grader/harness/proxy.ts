@@ -32,6 +32,8 @@ export class FaultProxy {
   private server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   private links = new Set<Link>();
   private mode: Mode = 'open';
+  /** The directions the current mode applies to: both, or one for a one-way fault. */
+  private faulty = new Set<Direction>(['forward', 'backward']);
   private delayMs = 0;
   /** Chunks in flight behind a delay; kept so that order is preserved. */
   private pendingTimers = new Set<NodeJS.Timeout>();
@@ -102,6 +104,10 @@ export class FaultProxy {
 
   private pass(link: Link, direction: Direction, chunk: Buffer | null): void {
     if (chunk) this.observer?.arrived(link.id, direction, chunk);
+    if (!this.faulty.has(direction)) {
+      this.forward(link, direction, chunk);
+      return;
+    }
     if (this.mode === 'blackhole' || this.mode === 'partition') {
       this.stats.droppedBytes += chunk?.length ?? 0;
       if (chunk) this.observer?.dropped(link.id, direction, chunk, this.mode);
@@ -111,6 +117,11 @@ export class FaultProxy {
       link.held[direction].push(chunk);
       return;
     }
+    this.forward(link, direction, chunk);
+  }
+
+  /** Passes a chunk on, behind the delay if there is one. */
+  private forward(link: Link, direction: Direction, chunk: Buffer | null): void {
     if (this.delayMs > 0) {
       const timer = setTimeout(() => {
         this.pendingTimers.delete(timer);
@@ -155,16 +166,25 @@ export class FaultProxy {
     this.observer?.fault('delay', ms > 0 ? `every chunk now waits ${ms} ms` : 'no more delay');
   }
 
-  /** Chunks are held, not lost, until heal(): a partition that TCP would ride out by retransmitting. */
-  hold(): void {
+  /**
+   * Chunks are held, not lost, until heal(): a partition that TCP would ride out by retransmitting.
+   * With a direction, only that way is held (a one-way fault); the other flows.
+   */
+  hold(direction?: Direction): void {
     this.mode = 'hold';
-    this.observer?.fault('hold', 'chunks are held, not delivered, until the link heals');
+    this.faulty = new Set(direction ? [direction] : ['forward', 'backward']);
+    this.observer?.fault('hold', `chunks${direction ? ` going ${direction}` : ''} are held, not delivered, until the link heals`);
   }
 
-  /** Chunks are silently discarded in both directions; connections stay open and look healthy. */
-  blackhole(): void {
+  /**
+   * Chunks are silently discarded (in both directions, or only in `direction`); connections
+   * stay open and look healthy. Bytes lost in the middle of a stream break its framing when the
+   * link heals, as a broken middlebox would.
+   */
+  blackhole(direction?: Direction): void {
     this.mode = 'blackhole';
-    this.observer?.fault('blackhole', 'chunks are silently discarded; the connections stay open');
+    this.faulty = new Set(direction ? [direction] : ['forward', 'backward']);
+    this.observer?.fault('blackhole', `chunks${direction ? ` going ${direction}` : ''} are silently discarded; the connections stay open`);
   }
 
   /** Resets every current connection; new connections are still accepted. */
@@ -176,6 +196,7 @@ export class FaultProxy {
   /** Resets every current connection and refuses new ones until heal(). */
   partition(): void {
     this.mode = 'partition';
+    this.faulty = new Set(['forward', 'backward']);
     this.observer?.fault('partition', `every connection is reset (${this.links.size} open) and new ones are refused`);
     for (const link of [...this.links]) this.drop(link);
   }

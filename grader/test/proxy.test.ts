@@ -115,3 +115,24 @@ test('a FIN travels through, after the data before it', async () => {
   await conn.expectLine('bye');
   await conn.expectClosed();
 });
+
+test('a one-way fault: only the direction named is held or dropped, the other flows', async () => {
+  // Bytes sent forward reach the echo server; its echo comes back backward.
+  const { proxy, connect } = await echoBehindProxy();
+  const conn = await connect();
+  proxy.hold('backward');
+  conn.send('echoed but held\n');
+  await conn.expectSilence(200);
+  // The forward way still flows: the server got the line, only its echo waits.
+  expect(proxy.stats.forwardBytes).toBe('echoed but held\n'.length);
+  proxy.heal();
+  await conn.expectLine('echoed but held');
+
+  proxy.blackhole('forward');
+  conn.send('never arrives\n');
+  await conn.expectSilence(200);
+  expect(proxy.stats.droppedBytes).toBe('never arrives\n'.length);
+  proxy.heal();
+  conn.send('after\n');
+  await conn.expectLine('after');
+});
