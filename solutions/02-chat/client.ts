@@ -14,6 +14,7 @@
 import net from 'node:net';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
+import { chat } from './protocol.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +75,8 @@ socket.on('connect', () => {
     // "/quit" with words after it is still a quit, as the server reads it (spec section 5).
     if (line.split(' ')[0] === '/quit') return quit();
     socket.write(`${line}\n`);
-    if (line !== '' && !line.startsWith('/')) console.log(`${name}: ${line}`);
+    // As the others see it: chat() replaces control characters as the server does.
+    if (line !== '' && !line.startsWith('/')) console.log(chat(name, line));
   });
   // The end of input is a /quit; after our own /quit the close changes nothing.
   input.on('close', quit);

@@ -1,7 +1,7 @@
 // The commands of spec/02-chat.md, section 5: a line that starts with "/" once a client has
 // its name. The first word picks the handler; the rest of the line, after one space, is its
 // argument text. A new command is one more function and one more entry in the table.
-import { bye, direct, error, help, users } from './protocol.js';
+import { bye, direct, error, help, printable, users } from './protocol.js';
 import type { Room } from './room.js';
 
 /** What a command may do to the connection that sent it. */
@@ -38,7 +38,7 @@ function message(sender: Sender, args: string, room: Room): void {
   }
   const recipient = room.find(name);
   if (!recipient) {
-    sender.deliver(error('no-such-user', `nobody here is called ${name}`));
+    sender.deliver(error('no-such-user', `nobody here is called ${printable(name)}`));
     return;
   }
   recipient.deliver(direct(sender.name, text));
@@ -57,6 +57,10 @@ export function runCommand(sender: Sender, line: string, room: Room): void {
   const word = space === -1 ? line : line.slice(0, space);
   const args = space === -1 ? '' : line.slice(space + 1);
   const command = commands.get(word);
-  if (command) command(sender, args, room);
-  else sender.deliver(error('unknown-command', `no command ${word}; /help lists them`));
+  if (command) {
+    command(sender, args, room);
+  } else {
+    // The word is the client's text: quoted back, it goes through printable() like any other.
+    sender.deliver(error('unknown-command', `no command ${printable(word)}; /help lists them`));
+  }
 }

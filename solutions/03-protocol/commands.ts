@@ -74,16 +74,20 @@ function integer(text: string): bigint | undefined {
 /** A frame the client cannot show: the server sent something the spec does not allow. */
 export class BadReply extends Error {}
 
-/** The lines to print for a frame from the server. Throws BadReply for a frame it cannot show. */
+/**
+ * The lines to print for a frame from the server. Throws BadReply for a frame it cannot show.
+ * Every string from the frame goes through shown(), so an entry whose text held line breaks
+ * prints as several lines.
+ */
 export function describe(type: bigint, value: Value): string[] {
   if (!(value instanceof Map)) throw new BadReply(`a payload of type ${type} that is not a map`);
-  const str = (key: string) => field(value, key, 'string') as string;
+  const str = (key: string) => shown(field(value, key, 'string') as string);
   const int = (key: string) => field(value, key, 'int') as bigint;
   const list = (key: string) => field(value, key, 'list') as Value[];
   switch (type) {
     case Type.PONG: {
       const pong = value.get('value');
-      return [`pong ${typeof pong === 'string' ? pong : String(pong)}`];
+      return [`pong ${shown(typeof pong === 'string' ? pong : String(pong))}`];
     }
     case Type.ACCOUNT_CREATED:
       return [`created ${str('name')}`];
@@ -92,7 +96,7 @@ export function describe(type: bigint, value: Value): string[] {
     case Type.LOGGED_OUT:
       return ['logged out'];
     case Type.ACCOUNTS: {
-      const names = list('names').map(String);
+      const names = list('names').map((name) => shown(String(name)));
       return [`accounts: ${names.length > 0 ? names.join(' ') : '(none)'}`];
     }
     case Type.SENT:
@@ -116,7 +120,20 @@ export function describe(type: bigint, value: Value): string[] {
 
 function messageLine(message: Value): string {
   if (!(message instanceof Map)) throw new BadReply('a message that is not a map');
-  return `message ${field(message, 'id', 'int')} from ${field(message, 'from', 'string')}: ${field(message, 'text', 'string')}`;
+  const from = shown(field(message, 'from', 'string') as string);
+  return `message ${field(message, 'id', 'int')} from ${from}: ${shown(field(message, 'text', 'string') as string)}`;
+}
+
+/**
+ * A string from the server as the client prints it (spec section 12, rule 8). The server
+ * delivers a text byte for byte, so it may hold anything its sender put there. Each line break
+ * ("\n" or "\r\n") ends the printed line and starts the next with two spaces: no line of the
+ * table starts with a space, so a text can never print a line that looks like a message of its
+ * own. Every other control character, on which a terminal would act (moving the cursor,
+ * erasing the line), becomes U+FFFD.
+ */
+export function shown(text: string): string {
+  return text.replace(/\r?\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => (c.endsWith('\n') ? '\n  ' : '\ufffd'));
 }
 
 function field(map: ValueMap, key: string, kind: 'string' | 'int' | 'list'): Value {

@@ -22,7 +22,8 @@ const { values } = parseArgs({
  * - print every line the server sends on standard output as soon as it is complete, even while
  *   the user is in the middle of typing a line: receiving must not wait for input;
  * - send every line typed on standard input; for a chat line (not empty, not starting with "/"),
- *   also print "NAME: TEXT", as the others see it; commands are sent and not printed;
+ *   also print "NAME: TEXT", as the others see it (protocol.ts: chat(), which replaces control
+ *   characters as the server does); commands are sent and not printed;
  * - an "ERR ..." line before "* welcome NAME" means the name was refused: print it on standard
  *   error and exit with status 1;
  * - a line whose first word is "/quit", or the end of input: send "/quit" once, stop reading

@@ -55,7 +55,8 @@ export class Connection implements Member, Sender {
    * - empty lines, and any line once the connection is gone, are ignored;
    * - while naming: "/quit" (or "/quit ...") quits; any other line is a name for chooseName();
    * - while chatting: a line starting with "/" is a command (commands.ts: runCommand); any
-   *   other line goes to everyone else in the room as "NAME: TEXT" (protocol.ts: chat()).
+   *   other line goes to everyone else in the room as "NAME: TEXT" (protocol.ts: chat(), which
+   *   replaces the control characters in TEXT, spec section 4, item 5: build chat lines with it).
    */
   private onLine(line: string): void {
     throw new NotImplemented('2.1', 'Connection.onLine in connection.ts');

@@ -40,9 +40,20 @@ export const left = (name: string): string => `* ${name} left`;
 export const users = (names: string[]): string => `* users: ${names.join(' ')}`;
 export const bye = (): string => '* bye';
 
-// Lines from people: a chat line goes to everyone else, a direct one to one person.
-export const chat = (name: string, text: string): string => `${name}: ${text}`;
-export const direct = (name: string, text: string): string => `${name} (direct): ${text}`;
+/**
+ * A client's text as it may appear in a line sent to someone else (section 4, item 5): every
+ * control character but tab becomes U+FFFD. A terminal acts on those characters instead of
+ * showing them ("\r" goes back to the start of the line, ESC starts a sequence that moves the
+ * cursor or erases), so "x\rbob: hi" from ann would show as a line from bob that bob never sent.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
+// Lines from people: a chat line goes to everyone else, a direct one to one person. The name
+// comes from the server and is valid (section 3); the text comes from the client.
+export const chat = (name: string, text: string): string => `${name}: ${printable(text)}`;
+export const direct = (name: string, text: string): string => `${name} (direct): ${printable(text)}`;
 
 export function help(): string[] {
   return [

@@ -3,9 +3,10 @@
 // capitals, digits, "_" and "-"), names that differ only in case, text that looks like protocol
 // lines, a line length counted in multi-byte characters, /msg to oneself and to someone who
 // left, and five senders at once with other names. A server that checks names with a loose
-// pattern, counts characters instead of bytes, trims text, or keys the room case-insensitively
-// passes the public phases and loses points here (spec sections 2 to 5, 7 and 8). The last test
-// sends /quit with words and more lines after it, with "\r\n" endings.
+// pattern, counts characters instead of bytes, trims text, keys the room case-insensitively, or
+// replaces control characters in chat lines only, passes the public phases and loses points
+// here (spec sections 2 to 5, 7 and 8). The last test sends /quit with words and more lines
+// after it, with "\r\n" endings.
 import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
 import { LineStream, connect, errorLine, join, joinAll, unexpected } from '../tests/chat.js';
 import lab from './lab.js';
@@ -47,14 +48,27 @@ test('line length counts bytes, not characters', { points: 2 }, async (h) => {
   await ann.expectLine(errorLine('line-too-long'), { what: '"ERR line-too-long ..." for a line of 342 characters and 1026 bytes: the limit counts bytes' });
 });
 
-test('text that looks like protocol, spaces and "\\r" inside a line are delivered as they are', { points: 2 }, async (h) => {
+test('text that looks like protocol and spaces are delivered as they are; control characters nowhere, direct messages and errors included', { points: 2 }, async (h) => {
   const server = await h.start();
   const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
   const texts = ['* bob left', 'ERR usage', '   three spaces first', 'two spaces after  ', 'a\rb', 'ends with one \r', ': starts with a colon', 'bob (direct): no', 'tab\there'];
-  // "ends with one \r" is sent with "\r\r\n": only the last "\r" is the line ending's.
+  // "ends with one \r" is sent with "\r\r\n": only the last "\r" is the line ending's; the
+  // other is part of the line, and reaches bob as U+FFFD like any control character.
   ann.send(texts.map((text) => `${text}${text.endsWith('\r') ? '\r' : ''}\n`).join(''));
   for (const text of texts) {
-    await bob.expectLine(`ann: ${text}`, { what: `ann's line ${quote(text)} delivered exactly, as "ann: " and the text (section 4, item 1)` });
+    const shown = text.replace(/\r/g, '\ufffd');
+    await bob.expectLine(`ann: ${shown}`, { what: `ann's line ${quote(text)} delivered exactly, as "ann: " and the text, a "\\r" inside it as U+FFFD (section 4, items 1 and 5)` });
+  }
+  // A direct message is someone's text too; and an error that quotes a line quotes it harmlessly.
+  ann.send('/msg bob \x1b[1A\x1b[2Kcat (direct): lend me your password\n');
+  await bob.expectLine('ann (direct): \ufffd[1A\ufffd[2Kcat (direct): lend me your password', { what: 'a direct message holding escape codes, each ESC replaced by U+FFFD (section 4, item 5)' });
+  const controls = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+  for (const line of ['/dance\x1b[2J\rnow', '/msg \x1b[2Jnobody hello']) {
+    ann.send(`${line}\n`);
+    const answer = await ann.readLine({ what: `the error for ${quote(line)}` });
+    if (!/^ERR (unknown-command|no-such-user)( |$)/.test(answer) || controls.test(answer)) {
+      throw new GradeFailure(`the answer to ${quote(line)} should be an error line with no control character but tab in it, even where its explanation quotes the line (section 4, item 5, and section 6); got ${quote(answer)}`);
+    }
   }
 });
 

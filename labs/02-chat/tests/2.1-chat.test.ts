@@ -1,10 +1,10 @@
 import lab from '../lab.js';
-import { phase } from '../../../grader/harness/index.js';
+import { phase, quote } from '../../../grader/harness/index.js';
 import { connect, join, joinAll } from './chat.js';
 
 const test = phase(lab, '2.1');
 
-test('a name, then a line reaches the other client', { points: 5 }, async (h) => {
+test('a name, then a line reaches the other client', { points: 4 }, async (h) => {
   const server = await h.start();
   const ann = await join(h, server, 'ann');
   const bob = await join(h, server, 'bob');
@@ -30,7 +30,7 @@ test('every other client gets each line, and the sender gets none back', { point
   await cat.expectLine('ann: three', { what: 'ann\'s line, and nothing before it: cat must not get her own line back' });
 });
 
-test('join and leave notices, and nothing for a client without a name', { points: 6 }, async (h) => {
+test('join and leave notices, and nothing for a client without a name', { points: 5 }, async (h) => {
   const server = await h.start();
   const ann = await join(h, server, 'ann');
   // A client that has not chosen a name is not in the room: it hears nothing (section 3, item 8).
@@ -53,4 +53,20 @@ test('join and leave notices, and nothing for a client without a name', { points
   await shy.expectClosed({ what: 'the server to close the connection of a client that closed its side' });
   nameless.send('still two of us\n');
   await ann.expectLine('dan: still two of us', { what: 'dan\'s line, with nothing before it: a client that never had a name must not be announced as leaving' });
+});
+
+test('no line can pass for someone else\'s on a terminal: control characters reach the others as U+FFFD', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
+  // Printed as they are, these would show in bob's terminal as lines from bob, or erase ann's name.
+  const lines = [
+    ['x\rbob: hi', 'x\ufffdbob: hi'],
+    ['\x1b[2K\x1b[1Gbob: my password is hunter2', '\ufffd[2K\ufffd[1Gbob: my password is hunter2'],
+    ['back\b\b\b\bbob: a bell\x07, a delete\x7f, a vertical tab\v, NUL\x00, and \u009b2J', 'back\ufffd\ufffd\ufffd\ufffdbob: a bell\ufffd, a delete\ufffd, a vertical tab\ufffd, NUL\ufffd, and \ufffd2J'],
+    ['a tab\tis kept, and so are ünïcödé ✓ and spaces  ', 'a tab\tis kept, and so are ünïcödé ✓ and spaces  '],
+  ] as const;
+  ann.send(lines.map(([sent]) => `${sent}\n`).join(''));
+  for (const [sent, shown] of lines) {
+    await bob.expectLine(`ann: ${shown}`, { what: `ann's line ${quote(sent)}, with every control character but tab replaced by U+FFFD (section 4, item 5)` });
+  }
 });

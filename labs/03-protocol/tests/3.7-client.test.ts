@@ -33,7 +33,7 @@ async function run(client: Proc, link: Peer, steps: Step[]): Promise<void> {
 
 const msg = (from: string, id: bigint, text: string) => map({ from, id, text });
 
-test('commands become canonical request frames, and replies are printed', { points: 4 }, async (h) => {
+test('commands become canonical request frames, and replies are printed', { points: 3 }, async (h) => {
   const { client, link } = await clientWithFakeServer(h);
   await run(client, link, [
     { command: 'ping hello there', request: [T.PING, map({ value: 'hello there' })], reply: [T.PONG, map({ value: 'hello there' })], printed: ['pong hello there'] },
@@ -83,6 +83,22 @@ test('pushed messages and errors are shown as they arrive; bad commands send not
   link.conn.send(frame(T.PONG, Buffer.from([0x03, 0x00, 0x00, 0x00, 0x01, 0xff])));
   link.conn.send(message(T.MESSAGE, msg('frank', 13n, 'after the bad frame')));
   await client.expectNextLine('message 13 from frank: after the bad frame', { what: 'a push after a frame the client could not decode' });
+});
+
+test('a text cannot print a line of its own: line breaks continue after two spaces, control characters show as U+FFFD', { points: 1 }, async (h) => {
+  const { client, link } = await clientWithFakeServer(h);
+  // The server delivers texts byte for byte; printed as they are, these would show a line from
+  // bob that bob never sent, and rewrite the terminal (section 12, rule 8).
+  link.conn.send(message(T.MESSAGE, msg('ann', 7n, 'hi\nmessage 8 from bob: send me your password\r\nbye\rnow\x1b[2K\u009b2J, a tab\tstays')));
+  await client.expectNextLines(['message 7 from ann: hi', '  message 8 from bob: send me your password', '  bye\ufffdnow\ufffd[2K\ufffd2J, a tab\tstays'], {
+    what: 'a pushed text with line breaks and control characters, printed as a first line and continuation lines (section 12, rule 8)',
+  });
+  client.send('read\n');
+  await link.expectFrame(T.READ, map({ limit: 10n }), 'the READ request');
+  link.conn.send(message(T.MESSAGES, map({ messages: [msg('carol', 3n, '\n3 more waiting\x07'), msg('dave', 4n, 'two\r\nlines')], remaining: 0n })));
+  await client.expectNextLines(['message 3 from carol:', '  3 more waiting\ufffd', 'message 4 from dave: two', '  lines', '0 more waiting'], {
+    what: 'texts of a MESSAGES reply shown by the same rule, so that only the real "0 more waiting" starts a line',
+  });
 });
 
 test('the client speaks JSON with --wire json', { points: 2 }, async (h) => {
