@@ -1,25 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import type { Conn, Harness, Proc } from '../../../grader/harness/index.js';
+import { startClient } from './chat.js';
 
 const test = phase(lab, '2.7');
 
-/** Starts the client against a fake server and plays the server's side of joining. */
-async function started(h: Harness, label: string): Promise<{ client: Proc; link: Conn }> {
-  const fake = await h.fakeServer();
-  const client = await h.start('client', { name: label, params: { port: fake.port, name: 'ann' } });
-  const link = await fake.accept({ from: client, what: 'the client to connect' });
-  link.send('* fake chat server: choose a name\n');
-  await link.expectLine('ann', { what: 'the name given with --name, as the client\'s first line (section 10, item 1)' });
-  link.send('* welcome ann\n');
-  // Standard output holds exactly the lines of section 10, items 2 and 3, in order (item 7).
-  await client.expectNextLines(['* fake chat server: choose a name', '* welcome ann'], { what: 'the greeting and the welcome, printed as they arrived' });
-  return { client, link };
-}
-
 test('sends its name, and prints what arrives while the user is typing', { points: 4 }, async (h) => {
-  const { client, link } = await started(h, 'client');
+  const { client, link } = await startClient(h, 'client');
   // The user has typed half a line and not pressed Enter: lines from the server must still show.
   client.send('half-typed');
   link.send('bob: are you there?\n');
@@ -54,7 +41,7 @@ test('a refused name is an error', { points: 2 }, async (h) => {
 });
 
 test('/quit and the end of input send /quit, and exit 0 once the server closes', { points: 2 }, async (h) => {
-  const byQuit = await started(h, 'client (quit)');
+  const byQuit = await startClient(h, 'client (quit)');
   byQuit.client.send('/quit\n');
   await byQuit.link.expectLine('/quit', { what: 'the /quit the user typed' });
   byQuit.link.send('* bye\n');
@@ -64,14 +51,14 @@ test('/quit and the end of input send /quit, and exit 0 once the server closes',
   await byQuit.client.expectNoMoreOutput({ what: 'nothing after "* bye"' });
 
   // "/quit" with words after it is a quit too, as the server reads it (section 10, item 5).
-  const withWords = await started(h, 'client (quit with words)');
+  const withWords = await startClient(h, 'client (quit with words)');
   withWords.client.send('/quit see you all\n');
   await withWords.link.expectLine(/^\/quit( .*)?$/, { what: 'a /quit, for the line "/quit see you all" the user typed' });
   withWords.link.send('* bye\n');
   withWords.link.end();
   await withWords.client.expectExit(0, { what: 'to exit with status 0 once the server closed the connection after "/quit see you all": that line is a quit' });
 
-  const byEnd = await started(h, 'client (end of input)');
+  const byEnd = await startClient(h, 'client (end of input)');
   byEnd.client.endInput();
   await byEnd.link.expectLine('/quit', { what: 'a /quit sent at the end of input (section 10, item 5)' });
   byEnd.link.send('* bye\n');
@@ -87,12 +74,12 @@ test('a server that cannot be reached or goes away is an error', { points: 2 }, 
     throw new GradeFailure(`the client exited, but its standard error does not name the port ${nobody} it could not reach; it printed:\n${lonely.stderrLines().join('\n') || '(nothing)'}`);
   }
 
-  const reset = await started(h, 'client (server resets)');
+  const reset = await startClient(h, 'client (server resets)');
   await reset.link.reset();
   await reset.client.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (reset.client.stderrLines().length === 0) throw new GradeFailure('the client exited after the server reset the connection, but printed no message on standard error; it must say what happened there (section 10, item 6)');
 
-  const closed = await started(h, 'client (server closes)');
+  const closed = await startClient(h, 'client (server closes)');
   closed.link.send('ERR slow-consumer you were not reading\n');
   closed.link.end();
   await closed.client.expectNextLine(/^ERR slow-consumer/, { what: 'the server\'s last line, printed' });

@@ -111,6 +111,22 @@ export class LineStream {
   }
 }
 
+/**
+ * Starts the client program as ann against a fake server the test plays, and plays the server's
+ * side of joining: the greeting, the name, the welcome, each printed by the client.
+ */
+export async function startClient(h: Harness, label: string): Promise<{ client: Proc; link: Conn }> {
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { name: label, params: { port: fake.port, name: 'ann' } });
+  const link = await fake.accept({ from: client, what: 'the client to connect' });
+  link.send('* fake chat server: choose a name\n');
+  await link.expectLine('ann', { what: 'the name given with --name, as the client\'s first line (section 10, item 1)' });
+  link.send('* welcome ann\n');
+  // Standard output holds exactly the lines of section 10, items 2 and 3, in order (item 7).
+  await client.expectNextLines(['* fake chat server: choose a name', '* welcome ann'], { what: 'the greeting and the welcome, printed as they arrived' });
+  return { client, link };
+}
+
 /** Fails with "expected X, got Y" for a line that has no business in a stream. */
 export function unexpected(conn: Conn, line: string, expected: string): GradeFailure {
   return new GradeFailure(`${conn.name} got an unexpected line ${quote(line)}; ${expected}`);
