@@ -1,18 +1,10 @@
 import lab from '../lab.js';
 import { phase } from '../../../grader/harness/index.js';
-import type { Harness, Proc } from '../../../grader/harness/index.js';
-import { Peer } from './peer.js';
-import { T, frame, map, maxPayload, message, type Value, type Wire } from './wire.js';
+import type { Proc } from '../../../grader/harness/index.js';
+import { type Peer, clientWithFakeServer } from './peer.js';
+import { T, frame, map, maxPayload, message, type Value } from './wire.js';
 
 const test = phase(lab, '3.7');
-
-/** A client program connected to a fake server the test plays; `link` is the fake server's end. */
-async function clientWithFakeServer(h: Harness, wire: Wire = 'binary', name = 'client'): Promise<{ client: Proc; link: Peer }> {
-  const fake = await h.fakeServer();
-  const client = await h.start('client', { name, params: { port: fake.port, ...(wire === 'json' ? { wire } : {}) } });
-  const conn = await fake.accept({ from: client, what: 'the client to connect' });
-  return { client, link: new Peer(conn, h, wire) };
-}
 
 interface Step {
   command: string;

@@ -237,3 +237,11 @@ export async function expectRead(peer: Peer, limit: number, messages: { from: st
 export function stillRunning(server: Proc): void {
   if (server.exit) throw new GradeFailure(`the server stopped, though it must survive any input: ${describeExit(server.exit)}${server.tailText()}`);
 }
+
+/** A client program connected to a fake server the test plays; `link` is the fake server's end. */
+export async function clientWithFakeServer(h: Harness, wire: Wire = 'binary', name = 'client'): Promise<{ client: Proc; link: Peer }> {
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { name, params: { port: fake.port, ...(wire === 'json' ? { wire } : {}) } });
+  const conn = await fake.accept({ from: client, what: 'the client to connect' });
+  return { client, link: new Peer(conn, h, wire) };
+}
