@@ -32,8 +32,9 @@ if (!wire) {
  * - each frame from the server (reassembled with a FrameReader) is printed as describe() says, as
  *   soon as it is complete, pushed messages included; a frame that does not decode or cannot be
  *   shown is reported on standard error and skipped; FrameTooLarge: report it and exit 1;
- * - `quit`, `exit` or the end of input: close your side, print the replies that still arrive,
- *   and exit 0 once the server closes its;
+ * - `quit`, `exit` or the end of input: close your side, print the replies (and pushed
+ *   messages) that still arrive, and exit 0 once the server closes its, not before: a message
+ *   may still be pushed after the last reply;
  * - a server that cannot be reached, closes the connection or resets it: a message on standard
  *   error (naming host and port if it could not connect) and exit status 1;
  * - a prompt "> " only when process.stdin.isTTY.
