@@ -2,8 +2,36 @@
 // made and every acknowledgement they got, every fault it caused, every round of STATUS polls.
 // The checker (checker.ts) reads this, with the replicas' logs, and says which rule broke; the
 // events are what its failure text quotes.
+//
+// Lab 7 adds what terms let the grader see (spec/07-consensus.md, section 15): who claimed to be
+// the primary of which term (in STATUS, and in the APPENDs, snapshots and ELECTEDs its proxies
+// carried), the votes granted, and every record a primary showed committed (an APPEND's entries,
+// with its commit index). The proxies' part is filled in by watch.ts.
 import { performance } from 'node:perf_hooks';
-import type { Status } from '../../labs/06-replication/tests/wire.js';
+import type { Status, ValueMap } from '../../labs/06-replication/tests/wire.js';
+
+/** A REPLICA_STATE; lab 7's carries the replica's term. */
+export type ReplicaStatus = Status & { term?: number };
+
+/** A replica's claim to be the primary of a term: where the grader saw it first. */
+export interface Claim {
+  t: number;
+  /** "STATUS", "an APPEND to replica 2", ... */
+  how: string;
+}
+
+/** A record that a primary showed committed: its entry in an APPEND, and a commit index at or past it. */
+export interface CommittedRecord {
+  type: number;
+  /** The record's bytes, as lab 5's record format makes them from the entry. */
+  bytes: Buffer;
+  /** Its payload, for a failure's text. */
+  payload: ValueMap;
+  /** The primary and term whose APPENDs showed it committed, and when. */
+  by: number;
+  term: number;
+  t: number;
+}
 
 /** One SEND the grader's clients made: who sent it, its (client, seq), its text, and its fate. */
 export interface Op {
@@ -30,6 +58,7 @@ export type Event =
   | { t: number; kind: 'abandoned'; op: Op; replica: number }
   | { t: number; kind: 'fault'; text: string; replicas: number[] }
   | { t: number; kind: 'role'; text: string; replica: number }
+  | { t: number; kind: 'message'; text: string; replicas: number[] }
   | { t: number; kind: 'note'; text: string };
 
 /** One poll: every replica asked at once; `undefined` for one that did not answer. */
@@ -37,7 +66,7 @@ export interface Round {
   t: number;
   /** When the last answer came. */
   until: number;
-  states: Map<number, Status | undefined>;
+  states: Map<number, ReplicaStatus | undefined>;
 }
 
 export class History {
@@ -48,6 +77,20 @@ export class History {
   /** The highest commit index each replica ever reported. */
   readonly maxCommit = new Map<number, number>();
   private readonly lastRole = new Map<number, string>();
+  /** Lab 7: claims to be the primary, by term, then by replica. */
+  readonly claims = new Map<number, Map<number, Claim>>();
+  /** Lab 7: votes granted, by term, then by voter: the candidate and when. */
+  readonly votes = new Map<number, Map<number, { candidate: number; t: number }>>();
+  /** Lab 7: records shown committed, by index. */
+  readonly committed = new Map<bigint, CommittedRecord>();
+  /** Lab 7: the first time a record shown committed was later shown committed with other bytes. */
+  changed: { index: bigint; before: CommittedRecord; after: CommittedRecord } | undefined;
+  /** Lab 7: the first replica that granted votes to two candidates in one term. */
+  doubleVote: { voter: number; term: number; first: { candidate: number; t: number }; second: { candidate: number; t: number } } | undefined;
+  /** Lab 7: every term a replica reported, for "the terms rose by at most ...". */
+  readonly terms = new Map<number, number>();
+  /** Lab 7: the snapshots a primary sent, as the proxies saw them. */
+  readonly snapshots: { from: number; to: number; index: bigint; t: number }[] = [];
 
   /** Milliseconds since the history began. */
   now(): number {
@@ -84,12 +127,46 @@ export class History {
     this.events.push({ t: this.now(), kind: 'note', text });
   }
 
+  /** A message between replicas worth quoting in a failure (a vote, a claim), seen by a proxy. */
+  message(text: string, replicas: number[]): void {
+    this.events.push({ t: this.now(), kind: 'message', text, replicas });
+  }
+
+  /** Replica `id` acted as the primary of `term` (its first such act is kept). */
+  claim(term: number, id: number, how: string, t = this.now()): void {
+    const byReplica = this.claims.get(term) ?? new Map<number, Claim>();
+    this.claims.set(term, byReplica);
+    if (!byReplica.has(id)) byReplica.set(id, { t, how });
+  }
+
+  /** Replica `voter` granted its vote in `term` to `candidate`. */
+  vote(voter: number, candidate: number, term: number): void {
+    const byVoter = this.votes.get(term) ?? new Map<number, { candidate: number; t: number }>();
+    this.votes.set(term, byVoter);
+    const first = byVoter.get(voter);
+    const now = { candidate, t: this.now() };
+    if (!first) byVoter.set(voter, now);
+    else if (first.candidate !== candidate) this.doubleVote ??= { voter, term, first, second: now };
+  }
+
+  /** A record a primary showed committed. A different record at an index already committed is kept as the rule it breaks. */
+  commit(index: bigint, record: CommittedRecord): void {
+    const before = this.committed.get(index);
+    if (!before) this.committed.set(index, record);
+    else if (!before.bytes.equals(record.bytes)) this.changed ??= { index, before, after: record };
+  }
+
   /** A finished poll round; role changes become events, so that failures can quote them. */
   round(round: Round): void {
     this.rounds.push(round);
     for (const [id, state] of round.states) {
       if (state) this.maxCommit.set(id, Math.max(this.maxCommit.get(id) ?? 0, state.commit));
-      const role = state ? (state.role === 'primary' ? 'primary' : state.role === 'candidate' ? 'candidate' : `backup of ${state.primary || 'no one'}`) : 'not answering';
+      if (state?.term !== undefined) {
+        this.terms.set(id, Math.max(this.terms.get(id) ?? 0, state.term));
+        if (state.role === 'primary') this.claim(state.term, id, 'STATUS', round.t);
+      }
+      const inTerm = state?.term === undefined ? '' : ` in term ${state.term}`;
+      const role = state ? (state.role === 'primary' ? 'primary' : state.role === 'candidate' ? 'candidate' : `backup of ${state.primary || 'no one'}`) + inTerm : 'not answering';
       if (this.lastRole.get(id) !== role) {
         this.lastRole.set(id, role);
         const detail = state ? ` (log ${state.last}, commit ${state.commit})` : '';
@@ -111,6 +188,7 @@ export function describeEvent(e: Event): string {
     case 'fault':
       return `${at}  grader: ${e.text}`;
     case 'role':
+    case 'message':
     case 'note':
       return `${at}  ${e.text}`;
   }

@@ -2,14 +2,15 @@
 // second, for as long as a test runs. Each round goes into the History; a reply that breaks the
 // spec's format is kept as the test's failure. The polls use connections of their own, straight
 // to each replica's port, and stay out of the transcript (they would drown it): only what they
-// show changing does, through the History's role events.
+// show changing does, through the History's role events. Lab 7's REPLICA_STATE carries a `term`
+// (spec/07-consensus.md, section 11), kept when it is there.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Conn } from '../harness/wire.js';
 import { bounded } from '../harness/wait.js';
-import { T6, parseStatus, statusRequest, type Status } from '../../labs/06-replication/tests/wire.js';
+import { T6, parseStatus, statusRequest } from '../../labs/06-replication/tests/wire.js';
 import { decodeValue } from '../../labs/03-protocol/tests/wire.js';
-import type { History, Round } from './history.js';
+import type { History, ReplicaStatus, Round } from './history.js';
 
 const intervalMs = 100;
 const answerMs = 1_000;
@@ -22,6 +23,8 @@ export class StatusPoller {
   /** The first REPLICA_STATE that broke the spec, as a sentence. */
   problem: string | undefined;
   latest: Round | undefined;
+  /** Replicas that answered without a `term` (lab 6's REPLICA_STATE has none; lab 7's must). */
+  readonly withoutTerm = new Set<number>();
 
   constructor(
     /** The replicas' own ports, by id. */
@@ -73,7 +76,7 @@ export class StatusPoller {
   }
 
   /** One replica's STATUS, or undefined if it does not answer within a second. */
-  private async ask(id: number, port: number): Promise<Status | undefined> {
+  private async ask(id: number, port: number): Promise<ReplicaStatus | undefined> {
     let conn = this.conns.get(id);
     try {
       if (!conn) {
@@ -90,9 +93,12 @@ export class StatusPoller {
         this.problem ??= `replica ${id} answered STATUS with a frame of type ${type}, not REPLICA_STATE (110) (spec section 3.1)`;
         throw new Error('not a REPLICA_STATE');
       }
-      let parsed: Status | string;
+      let parsed: ReplicaStatus | string;
+      let term: unknown;
       try {
-        parsed = parseStatus(decodeValue(payload));
+        const value = decodeValue(payload);
+        parsed = parseStatus(value);
+        term = value instanceof Map ? value.get('term') : undefined;
       } catch (error) {
         parsed = `its payload does not decode: ${(error as Error).message}`;
       }
@@ -101,6 +107,9 @@ export class StatusPoller {
         return undefined;
       }
       if (parsed.id !== id) this.problem ??= `replica ${id} answered STATUS with id ${parsed.id}: its own id is ${id} (spec section 3.1)`;
+      if (term === undefined) this.withoutTerm.add(id);
+      else if (typeof term !== 'bigint' || term < 0n || term > BigInt(Number.MAX_SAFE_INTEGER)) this.problem ??= `replica ${id} answered STATUS with "term": ${String(term)}: a term is a non-negative int (spec/07-consensus.md, section 11)`;
+      else parsed.term = Number(term);
       return parsed;
     } catch {
       conn?.destroy();
