@@ -57,8 +57,7 @@ export class Election {
     const now = performance.now();
     if (r.role === 'primary') {
       r.replication.heartbeat();
-      // Heard from fewer than a majority (itself included) for T ms: it may be the one cut off.
-      if (r.aliveIds().length + 1 < r.majority && now - r.primarySince >= r.config.timeoutMs) {
+      if (this.cutOff()) {
         console.log(`replica ${r.id}: heard from no majority for ${r.config.timeoutMs} ms; stepping down`);
         r.becomeBackup(0);
       }
@@ -79,6 +78,15 @@ export class Election {
     }
   }
 
+  /**
+   * A primary that has been one for T ms and heard, within T, from fewer than ⌊N/2⌋ others (a
+   * majority with itself): it may be the one cut off, and must step down (section 6).
+   */
+  cutOff(): boolean {
+    const r = this.replica;
+    return r.aliveIds().length + 1 < r.majority && performance.now() - r.primarySince >= r.config.timeoutMs;
+  }
+
   /** No APPEND from the primary we follow (or no primary at all) for T ms. */
   primarySilent(): boolean {
     const r = this.replica;
@@ -86,7 +94,7 @@ export class Election {
   }
 
   /** Heard from `id` within T, and `id` said, in its last HEARTBEAT, that it hears us: the link works both ways. */
-  private reachable(id: number): boolean {
+  reachable(id: number): boolean {
     const r = this.replica;
     return r.alive(id) && (r.hears.get(id)?.has(r.id) ?? false);
   }
@@ -132,7 +140,7 @@ export class Election {
   }
 
   /** Its token came back from a majority: a new term, our own vote, and a request for everyone else's. */
-  private startRound(): void {
+  startRound(): void {
     const r = this.replica;
     r.saveTerm(r.term + 1n, r.id);
     console.log(`replica ${r.id}: asks for votes in term ${r.term}`);

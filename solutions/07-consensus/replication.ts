@@ -77,12 +77,8 @@ export class Replication {
     if (!r.peers.isOpen(id)) return;
     const next = this.next.get(id)!;
     const prev = next - 1n;
-    if (prev < r.store.base) {
-      // What it lacks is compacted away: the snapshot, then the records after it.
-      r.peers.send(id, Type.INSTALL_SNAPSHOT, valueMap({ from: BigInt(r.id), term: r.term, snapshot: r.store.snapshot! }));
-      this.next.set(id, r.store.base + 1n);
-      return;
-    }
+    // What it lacks is compacted away: the snapshot, then the records after it.
+    if (prev < r.store.base) return this.sendSnapshot(id);
     const entries: Value[] = [];
     let bytes = 0;
     // Only synced records: the primary's own copy counts before anyone else's does.
@@ -93,6 +89,13 @@ export class Replication {
     }
     r.peers.send(id, Type.APPEND, valueMap({ from: BigInt(r.id), term: r.term, prev, digest: r.store.digest(prev)!, entries, commit: r.commit }));
     this.next.set(id, next + BigInt(entries.length));
+  }
+
+  /** INSTALL_SNAPSHOT with our snapshot, to a backup that lacks records we compacted away (section 10). */
+  sendSnapshot(id: number): void {
+    const r = this.replica;
+    r.peers.send(id, Type.INSTALL_SNAPSHOT, valueMap({ from: BigInt(r.id), term: r.term, snapshot: r.store.snapshot! }));
+    this.next.set(id, r.store.base + 1n);
   }
 
   onAppended(id: number, index: bigint): void {
@@ -113,7 +116,7 @@ export class Replication {
    * The largest index that a majority holds, our own synced log counted, if that record is of our
    * own term (section 8); it never goes down.
    */
-  private updateCommit(): void {
+  updateCommit(): void {
     const r = this.replica;
     const held = [r.store.syncedIndex, ...[...r.config.peers.keys()].map((id) => this.match.get(id) ?? 0n)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
     const committed = held[r.majority - 1]!;
