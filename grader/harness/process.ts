@@ -269,7 +269,7 @@ export class Proc {
       }
       if (await canConnect(port)) {
         const pid = this.child?.pid;
-        if (pid !== undefined && !isWindows && listenerOwner(port, pid) === 'theirs') {
+        if (pid !== undefined && !isWindows && (await this.listenerIsSomeoneElses(port, pid))) {
           throw new PortTaken(port, `port ${port} accepted a connection, but the program listening there is not ${this.name} (process group ${pid})`);
         }
         this.options.transcript?.note(`${this.name} accepts connections on port ${port}`);
@@ -281,6 +281,21 @@ export class Proc {
       }
       await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
+  }
+
+  /**
+   * True only when the OS shows, twice, a listener on `port` that no process of this group holds.
+   * A program that dies as it accepts (a starter's TODO throws on the grader's first connection)
+   * has already let go of its descriptors while its listening socket is still being torn down:
+   * that listener was the program's own, and its crash is for the test to report.
+   */
+  private async listenerIsSomeoneElses(port: number, pgid: number): Promise<boolean> {
+    for (let look = 0; look < 2; look++) {
+      if (listenerOwner(port, pgid) !== 'theirs') return false;
+      await bounded(this.exited, 100);
+      if (this.status || !processAlive(pgid) || isZombie(pgid)) return false;
+    }
+    return true;
   }
 
   /**

@@ -13,7 +13,8 @@ export function bytes(n: number): string {
 
 /** A string as a quoted literal: `"hi\r\n"`, with control bytes as escapes. Long ones are cut. */
 export function quote(text: string, max = 200): string {
-  const visible = text.replace(/[\x00-\x1f\x7f]/g, (c) => {
+  // C0 controls, DEL and the C1 controls (U+0080–U+009F, which some terminals obey too).
+  const visible = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';
     if (c === '\t') return '\\t';
