@@ -50,7 +50,7 @@ const queued: Reply[] = [];
 /** The account to log in to again after a reconnection. */
 let session: { name: string; password: string } | undefined;
 /** Ids of messages printed so far. */
-const shown = new Set<bigint>();
+const seen = new Set<bigint>();
 let droppedAt = 0;
 
 function exit(code: number, message?: string): void {
@@ -84,7 +84,7 @@ function track(reply: bigint): void {
 function show(frame: Frame): void {
   if (frame.type !== Type.MESSAGE) track(frame.type);
   try {
-    const value = unseen(frame.type, decodeValue(frame.payload), shown);
+    const value = unseen(frame.type, decodeValue(frame.payload), seen);
     if (value !== undefined) for (const line of describe(frame.type, value)) console.log(line);
   } catch (error) {
     if (!(error instanceof DecodeError || error instanceof BadReply)) throw error;

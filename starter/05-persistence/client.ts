@@ -44,7 +44,7 @@ const inFlight: Reply[] = [];
 /** The account to log in to again after a reconnection: the last LOGIN that succeeded. */
 let session: { name: string; password: string } | undefined;
 /** Ids of messages printed so far. */
-const shown = new Set<bigint>();
+const seen = new Set<bigint>();
 
 function stop(code: number, message?: string): void {
   if (message) console.error(`client: ${message}`);
@@ -79,7 +79,7 @@ function track(reply: bigint): void {
 function show(frame: Frame): void {
   if (frame.type !== Type.MESSAGE) track(frame.type);
   try {
-    const value = unseen(frame.type, decodeValue(frame.payload), shown);
+    const value = unseen(frame.type, decodeValue(frame.payload), seen);
     if (value !== undefined) for (const line of describe(frame.type, value)) console.log(line);
   } catch (error) {
     if (!(error instanceof DecodeError || error instanceof BadReply)) throw error;
