@@ -94,3 +94,12 @@ test.skipIf(!hasPython)('lab 6: Python replicas and client score full marks, hid
   expect(run.json.score).toBe(run.json.maxScore);
   cleanup(run);
 });
+
+test.skipIf(!hasPython)('lab 7: a Python replica scores full marks, hidden phase included', { timeout: ms(400_000) }, async () => {
+  const run = await runGrader(['7', '--hidden', '--cmd', `python3 ${path.join(python, 'consensus_replica.py')}`], { timeoutMs: 390_000 });
+  const lab = await loadLab(root, '07-consensus', { hidden: true });
+  expect(run.json.phases.map((p) => p.id)).toEqual(lab.phases.map((p) => p.id));
+  expect(failures(run)).toEqual([]);
+  expect(run.json.score).toBe(run.json.maxScore);
+  cleanup(run);
+});

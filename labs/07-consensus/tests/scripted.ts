@@ -14,6 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GradeFailure, type Harness, type Proc, type TraceLink } from '../../../grader/harness/index.js';
+import { describeExit } from '../../../grader/harness/process.js';
 import { scaled, seconds } from '../../../grader/harness/wait.js';
 import { decodeValue, encodeValue, frame, headerBytes, maxPayload, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
 import { T7, logBytes, map, typeName7, type LogEntry } from './wire.js';
@@ -147,6 +148,12 @@ export class GraderReplica {
           return m.value;
         }
         if (m.type !== T7.HEARTBEAT) seen.push(`${typeName7(m.type)} ${show(m.value, 160)}`);
+      }
+      const yours = this.yours();
+      if (yours?.exit) {
+        const error = new GradeFailure(`replica ${this.id} (played by the grader) waited for ${what}, but your replica stopped: ${describeExit(yours.exit)}${yours.tailText()}`);
+        handle.done(error);
+        throw error;
       }
       const left = end - Date.now();
       if (left <= 0) {

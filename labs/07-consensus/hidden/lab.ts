@@ -1,0 +1,6 @@
+import { withHiddenPhases } from '../../../grader/lab.js';
+import lab from '../lab.js';
+
+export default withHiddenPhases(lab, [
+  { id: '7.7', name: 'other schedules and sizes: longer faults, four and five replicas, compaction under faults, votes counted to a majority', points: 20, timeoutMs: 240_000, needs: ['7.3'], spec: 'spec/07-consensus.md#13-why-it-is-safe' },
+]);
