@@ -1,8 +1,8 @@
 // Failure detection and election (spec/06-replication.md, sections 6 and 7).
 //
 // Every H ms each replica says it is alive: the primary with an APPEND (replication.ts), the
-// others with a HEARTBEAT. A backup that has not heard from its primary for T ms suspects it and
-// becomes a candidate.
+// others with a HEARTBEAT. A backup that has had no APPEND from its primary for T ms suspects it
+// and becomes a candidate.
 //
 // The election is LCR on a ring of the replicas in ascending id order. Each candidate sends its
 // token (last index, id) to its successor, the next replica it believes alive, so that dead ones
@@ -51,10 +51,13 @@ export class Election {
     }
   }
 
-  /** No word from the primary we follow (or of any primary) for T ms. */
+  /**
+   * No APPEND from the primary we follow (or no primary known) for T ms. Only an APPEND counts: a
+   * HEARTBEAT says its sender is alive, not that it is the primary.
+   */
   private primarySilent(): boolean {
     const r = this.replica;
-    const heard = Math.max(r.heard.get(r.primary) ?? 0, r.followedSince);
+    const heard = Math.max(r.appended.get(r.primary) ?? 0, r.followedSince);
     return performance.now() - heard >= r.config.timeoutMs;
   }
 
@@ -78,7 +81,9 @@ export class Election {
 
   onElection(message: ValueMap): void {
     const r = this.replica;
-    if (r.role === 'primary') return;
+    // A primary has nothing to elect; a replica that has just started may not see the whole ring
+    // yet, and a ring seen in part could elect two primaries at once.
+    if (r.role === 'primary' || r.young) return;
     if (r.role === 'backup') {
       // Our primary is alive: there is nothing to elect.
       if (!this.primarySilent() && r.primary !== 0) return;

@@ -32,10 +32,14 @@ export class Replica {
   /** The primary this replica follows: its own id as the primary, 0 when it knows none. */
   primary = 0;
   commit = 0n;
-  /** When each other replica was last heard from. */
+  /** When each other replica was last heard from (any message). */
   readonly heard = new Map<number, number>();
+  /** When each other replica last sent an APPEND: a primary's heartbeat, the only proof of one. */
+  readonly appended = new Map<number, number>();
   /** When this replica started following `primary` (or stopped knowing one). */
   followedSince = performance.now();
+  /** When it started: until T ms later it may not have heard from every replica that is up. */
+  readonly startedAt = performance.now();
   /** The client connections, closed when a primary steps down. */
   readonly clients = new Set<net.Socket>();
   readonly election: Election;
@@ -64,6 +68,11 @@ export class Replica {
 
   get majority(): number {
     return Math.floor(this.size / 2) + 1;
+  }
+
+  /** Less than T ms old: it may not yet have heard from every replica that is up (section 7). */
+  get young(): boolean {
+    return performance.now() - this.startedAt < this.config.timeoutMs;
   }
 
   /** Heard from `id` within the last T ms. */
@@ -139,6 +148,7 @@ export class Replica {
     }
     if (!this.config.peers.has(from)) return;
     this.heard.set(from, performance.now());
+    if (type === Type.APPEND) this.appended.set(from, performance.now());
     try {
       switch (type) {
         case Type.APPEND:

@@ -2,8 +2,8 @@
 // every method of Election is a TODO, with its contract above it.
 //
 // Every H ms each replica says it is alive: the primary with an APPEND (replication.ts), the
-// others with a HEARTBEAT. A backup that has not heard from its primary for T ms suspects it and
-// becomes a candidate.
+// others with a HEARTBEAT. A backup that has had no APPEND from its primary for T ms suspects it
+// and becomes a candidate.
 //
 // The election is LCR on a ring of the replicas in ascending id order. Each candidate sends its
 // token (last index, id) to its successor, the next replica it believes alive, so that dead ones
@@ -45,10 +45,13 @@ export class Election {
     throw new NotImplemented('6.1', 'Election.tick in election.ts');
   }
 
-  /** No word from the primary we follow (or of any primary) for T ms. */
+  /**
+   * No APPEND from the primary we follow (or no primary known) for T ms. Only an APPEND counts: a
+   * HEARTBEAT says its sender is alive, not that it is the primary.
+   */
   private primarySilent(): boolean {
     const r = this.replica;
-    const heard = Math.max(r.heard.get(r.primary) ?? 0, r.followedSince);
+    const heard = Math.max(r.appended.get(r.primary) ?? 0, r.followedSince);
     return performance.now() - heard >= r.config.timeoutMs;
   }
 
@@ -70,8 +73,9 @@ export class Election {
   }
 
   /**
-   * A token arrived (section 7). The primary drops it; a backup drops it if its primary is alive,
-   * and otherwise becomes a candidate first. Then, as a candidate: our own token back, having
+   * A token arrived (section 7). The primary drops it, and so does a replica that is young
+   * (replica.young: started less than T ms ago, it may not see the whole ring yet); a backup drops
+   * it if its primary is alive (primarySilent()), and otherwise becomes a candidate first. Then, as a candidate: our own token back, having
    * visited a majority, makes us the primary (replica.becomePrimary); a token that has visited us
    * already is dropped; a larger one (see larger()) goes on to our successor with our id added to
    * `visited`; a smaller one is dropped.
