@@ -90,6 +90,7 @@ await Promise.all(Array.from({ length: Math.min(jobs, seeds.length) }, async () 
     const outcome = await grade(seed);
     outcomes.push(outcome);
     process.stdout.write(`seed ${seed}: ${outcome.passed ? 'clean' : 'FAILED'} (${outcome.seconds.toFixed(1)} s)  [${outcomes.length}/${seeds.length}]\n`);
+    if (!outcome.passed) process.stdout.write(`    ${outcome.failures.join('\n    ')}\n`);
   }
 }));
 const failed = outcomes.filter((o) => !o.passed).sort((a, b) => a.seed - b.seed);

@@ -62,8 +62,12 @@ export class Election {
     if (r.role === 'primary') {
       r.replication.heartbeat();
       if (unlessTodo(() => this.cutOff(), () => false)) {
-        console.log(`replica ${r.id}: heard from no majority for ${r.config.timeoutMs} ms; stepping down`);
-        r.becomeBackup(0);
+        // As below: after a stall of this process, what the others sent may wait unread. Look again then.
+        setImmediate(() => {
+          if (r.role !== 'primary' || !this.cutOff()) return;
+          console.log(`replica ${r.id}: heard from no majority for ${r.config.timeoutMs} ms; stepping down`);
+          r.becomeBackup(0);
+        });
       }
       return;
     }

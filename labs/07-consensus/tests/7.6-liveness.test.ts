@@ -58,8 +58,8 @@ test('a backup cut off and let back again and again does not disturb the primary
   }
   await writer.stop();
   const now = cluster.statusNow(cluster.primaryNow() ?? primary)!.term ?? 0;
-  // One new term is allowed for an election a loaded machine may cause by itself; one per return is the bug.
-  if (now > term + 1) {
+  // Two new terms are allowed, for elections a loaded machine may cause by itself; one or more per return is the bug.
+  if (now > term + 2) {
     throw new GradeFailure(
       `replica ${wanderer} was cut off and let back ${cycles} times, and the primary's term went from ${term} to ${now}: each return disturbed the majority. ` +
         'A replica cut off must not raise its term on its own: its token cannot come back from a majority, so it asks for no votes (the pre-vote of spec section 9), and it takes the primary\'s term when it hears it again.',
