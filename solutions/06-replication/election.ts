@@ -76,14 +76,15 @@ export class Election {
     if (r.majority === 1) return r.becomePrimary();
     const next = this.successor();
     const token = valueMap({ from: BigInt(r.id), candidate: BigInt(r.id), last: r.store.lastIndex, visited: [BigInt(r.id)] });
-    if (next !== undefined) r.peers.send(next, Type.ELECTION, token);
+    // Sent again every 2·H ms: once the view has settled it goes out.
+    if (next !== undefined && r.settled) r.peers.send(next, Type.ELECTION, token);
   }
 
   onElection(message: ValueMap): void {
     const r = this.replica;
-    // A primary has nothing to elect; a replica that has just started may not see the whole ring
-    // yet, and a ring seen in part could elect two primaries at once.
-    if (r.role === 'primary' || r.young) return;
+    // A primary has nothing to elect; a replica whose view of who is alive changed a moment ago
+    // may not see the ring as the others do, and rings seen differently could elect two primaries.
+    if (r.role === 'primary' || !r.settled) return;
     if (r.role === 'backup') {
       // Our primary is alive: there is nothing to elect.
       if (!this.primarySilent() && r.primary !== 0) return;

@@ -38,8 +38,8 @@ export class Replica {
   readonly appended = new Map<number, number>();
   /** When this replica started following `primary` (or stopped knowing one). */
   followedSince = performance.now();
-  /** When it started: until T ms later it may not have heard from every replica that is up. */
-  readonly startedAt = performance.now();
+  /** When the set of replicas it believes alive last grew (one heard that was not alive). */
+  viewGrewAt = performance.now();
   /** The client connections, closed when a primary steps down. */
   readonly clients = new Set<net.Socket>();
   readonly election: Election;
@@ -70,9 +70,13 @@ export class Replica {
     return Math.floor(this.size / 2) + 1;
   }
 
-  /** Less than T ms old: it may not yet have heard from every replica that is up (section 7). */
-  get young(): boolean {
-    return performance.now() - this.startedAt < this.config.timeoutMs;
+  /**
+   * The set of replicas it believes alive has not grown for T ms (section 7). Until then a replica
+   * that came up a moment ago may be alive to some replicas and not yet to others, and rings seen
+   * differently could elect two primaries.
+   */
+  get settled(): boolean {
+    return performance.now() - this.viewGrewAt >= this.config.timeoutMs;
   }
 
   /** Heard from `id` within the last T ms. */
@@ -147,6 +151,7 @@ export class Replica {
       throw error;
     }
     if (!this.config.peers.has(from)) return;
+    if (!this.alive(from)) this.viewGrewAt = performance.now();
     this.heard.set(from, performance.now());
     if (type === Type.APPEND) this.appended.set(from, performance.now());
     try {

@@ -65,17 +65,17 @@ export class Election {
 
   /**
    * Sends ELECTION {from, candidate: our id, last: our last index, visited: [our id]} to our
-   * successor (nothing if there is none), and notes when (tokenSentAt). A cluster of one is its own
-   * majority: it becomes the primary at once.
+   * successor (nothing if there is none, or while replica.settled is false: tick() sends it again),
+   * and notes when (tokenSentAt). A cluster of one is its own majority: it becomes the primary at once.
    */
   sendOwnToken(): void {
     throw new NotImplemented('6.1', 'Election.sendOwnToken in election.ts');
   }
 
   /**
-   * A token arrived (section 7). The primary drops it, and so does a replica that is young
-   * (replica.young: started less than T ms ago, it may not see the whole ring yet); a backup drops
-   * it if its primary is alive (primarySilent()), and otherwise becomes a candidate first. Then, as a candidate: our own token back, having
+   * A token arrived (section 7). The primary drops it, and so does a replica whose view is not
+   * settled (replica.settled: the set of replicas it believes alive grew less than T ms ago); a
+   * backup drops it if its primary is alive (primarySilent()), and otherwise becomes a candidate first. Then, as a candidate: our own token back, having
    * visited a majority, makes us the primary (replica.becomePrimary); a token that has visited us
    * already is dropped; a larger one (see larger()) goes on to our successor with our id added to
    * `visited`; a smaller one is dropped.
