@@ -7,7 +7,9 @@
 //
 // An APPEND says where it starts: `prev` and the digest of the primary's log there, the check on
 // the previous entry. A backup whose log does not match there answers MISMATCH, and the primary
-// steps next[b] back until it does. A backup whose log goes on with records the primary does not
+// steps next[b] back until it does, with APPENDs that carry no entries (probes) until the backup
+// answers APPENDED: entries sent ahead would move next[b] forward again, and an answer to them
+// would undo the step back. A backup whose log goes on with records the primary does not
 // have (the same index, another term) cuts them off and takes the primary's. It answers APPENDED
 // only once what it appended is synced.
 //
@@ -30,6 +32,8 @@ const maxEntryBytes = 512 * 1024;
 export class Replication {
   private readonly next = new Map<number, bigint>();
   private readonly match = new Map<number, bigint>();
+  /** Backups that answered MISMATCH and have not answered APPENDED since: they get probes. */
+  private readonly probing = new Set<number>();
   /** A backup's answer to the last APPEND it handled, sent once its log is synced. */
   private pendingAck: { primary: number; term: bigint; index: bigint } | undefined;
 
@@ -45,6 +49,7 @@ export class Replication {
   private reset(id: number): void {
     this.next.set(id, this.replica.store.lastIndex + 1n);
     this.match.set(id, 0n);
+    this.probing.delete(id);
   }
 
   /** Our connection to replica `id` opened (again). */
@@ -81,8 +86,8 @@ export class Replication {
     if (prev < r.store.base) return this.sendSnapshot(id);
     const entries: Value[] = [];
     let bytes = 0;
-    // Only synced records: the primary's own copy counts before anyone else's does.
-    for (let index = next; index <= r.store.syncedIndex && entries.length < maxEntries && bytes < maxEntryBytes; index++) {
+    // Only synced records: the primary's own copy counts before anyone else's does. A probe has none.
+    for (let index = next; !this.probing.has(id) && index <= r.store.syncedIndex && entries.length < maxEntries && bytes < maxEntryBytes; index++) {
       const { type, record } = r.store.entry(index);
       entries.push(valueMap({ type: BigInt(type), record }));
       bytes += encodeRecord(type, record).length;
@@ -101,6 +106,7 @@ export class Replication {
   onAppended(id: number, index: bigint): void {
     if (index > (this.match.get(id) ?? 0n)) this.match.set(id, index);
     if (index + 1n > (this.next.get(id) ?? 0n)) this.next.set(id, index + 1n);
+    if (this.probing.delete(id)) this.sendAppend(id);
     this.updateCommit();
   }
 
@@ -109,6 +115,7 @@ export class Replication {
     if (prev < next) next = prev;
     if (last + 1n < next) next = last + 1n;
     this.next.set(id, next < 1n ? 1n : next);
+    this.probing.add(id);
     this.sendAppend(id);
   }
 

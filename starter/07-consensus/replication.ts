@@ -7,7 +7,9 @@
 //
 // An APPEND says where it starts: `prev` and the digest of the primary's log there, the check on
 // the previous entry. A backup whose log does not match there answers MISMATCH, and the primary
-// steps next[b] back until it does. A backup whose log goes on with records the primary does not
+// steps next[b] back until it does, with APPENDs that carry no entries (probes) until the backup
+// answers APPENDED: entries sent ahead would move next[b] forward again, and an answer to them
+// would undo the step back. A backup whose log goes on with records the primary does not
 // have (the same index, another term) cuts them off and takes the primary's. It answers APPENDED
 // only once what it appended is synced.
 //
@@ -18,7 +20,7 @@
 // A backup so far behind that what it lacks has been compacted away gets the primary's snapshot
 // (INSTALL_SNAPSHOT) instead, then the records after it.
 //
-// Given: lab 6's replication with terms (the primary's APPENDs and the backup's repair, onAppend).
+// Given: lab 6's replication with terms (the primary's APPENDs and probes, the backup's repair).
 // Yours: updateCommit, the commit rule (phase 7.3), sendSnapshot and onSnapshot (phase 7.4).
 import { RecordType, encodeRecord } from './records.js';
 import { ProtocolError, Type, anyField, asMap, intField } from './messages.js';
@@ -34,6 +36,8 @@ const maxEntryBytes = 512 * 1024;
 export class Replication {
   private readonly next = new Map<number, bigint>();
   private readonly match = new Map<number, bigint>();
+  /** Backups that answered MISMATCH and have not answered APPENDED since: they get probes. */
+  private readonly probing = new Set<number>();
   /** A backup's answer to the last APPEND it handled, sent once its log is synced. */
   private pendingAck: { primary: number; term: bigint; index: bigint } | undefined;
 
@@ -49,6 +53,7 @@ export class Replication {
   private reset(id: number): void {
     this.next.set(id, this.replica.store.lastIndex + 1n);
     this.match.set(id, 0n);
+    this.probing.delete(id);
   }
 
   /** Our connection to replica `id` opened (again). */
@@ -85,8 +90,8 @@ export class Replication {
     if (prev < r.store.base) return unlessTodo(() => this.sendSnapshot(id), () => undefined);
     const entries: Value[] = [];
     let bytes = 0;
-    // Only synced records: the primary's own copy counts before anyone else's does.
-    for (let index = next; index <= r.store.syncedIndex && entries.length < maxEntries && bytes < maxEntryBytes; index++) {
+    // Only synced records: the primary's own copy counts before anyone else's does. A probe has none.
+    for (let index = next; !this.probing.has(id) && index <= r.store.syncedIndex && entries.length < maxEntries && bytes < maxEntryBytes; index++) {
       const { type, record } = r.store.entry(index);
       entries.push(valueMap({ type: BigInt(type), record }));
       bytes += encodeRecord(type, record).length;
@@ -104,6 +109,7 @@ export class Replication {
   onAppended(id: number, index: bigint): void {
     if (index > (this.match.get(id) ?? 0n)) this.match.set(id, index);
     if (index + 1n > (this.next.get(id) ?? 0n)) this.next.set(id, index + 1n);
+    if (this.probing.delete(id)) this.sendAppend(id);
     unlessTodo(() => this.updateCommit(), () => this.labSixCommit());
   }
 
@@ -112,6 +118,7 @@ export class Replication {
     if (prev < next) next = prev;
     if (last + 1n < next) next = last + 1n;
     this.next.set(id, next < 1n ? 1n : next);
+    this.probing.add(id);
     this.sendAppend(id);
   }
 

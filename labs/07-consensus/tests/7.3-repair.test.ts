@@ -116,7 +116,7 @@ test('a backup takes the primary\'s log: a conflicting suffix is cut, the previo
   await expectAppended(two, 3, 6, 'Your log must still be the primary\'s up to 6 after the APPEND of term 2, which it ignores (spec section 3).');
 });
 
-test('a primary commits a record of an older term only through one of its own (Figure 8 of the Raft paper)', { points: 6 }, async (h) => {
+test('a primary commits a record of an older term only through one of its own (Figure 8 of the Raft paper), and probes a backup whose log differs', { points: 6 }, async (h) => {
   const s = await Scripted.create(h, 3);
   // Replica 1 holds record 2 of term 2, which no majority may have: the primary of term 2 went away.
   s.prepare([account(1, 1, 'alice'), account(2, 2, 'bob')], 3n);
@@ -139,6 +139,21 @@ test('a primary commits a record of an older term only through one of its own (F
   const first = await two.expect(T7.APPEND, 'an APPEND from your replica, the primary of term 4 (spec section 5)', (v) => v.get('term') === 4n);
   h.note(`your replica, primary of term 4, sent ${show(first, 200)}`);
   await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 4 && st.last === 3, 'your replica to be the primary of term 4 with TERM_STARTED appended as record 3 (spec section 5)');
+
+  // Replica 3's log parts from yours after record 1 and goes on to 12: it answers MISMATCH, and your
+  // replica probes it (APPENDs without entries) until it answers APPENDED, then sends the entries.
+  const toThree = await three.expect(T7.APPEND, 'your replica\'s first APPEND to replica 3, as the primary of term 4', (v) => v.get('term') === 4n);
+  const prev = toThree.get('prev') as bigint;
+  three.send(T7.MISMATCH, { from: 3n, term: 4n, prev, last: 12n });
+  const probe = await three.expect(T7.APPEND, `the APPEND after replica 3's MISMATCH {prev: ${prev}, last: 12}: it starts before record ${prev} (spec section 7)`, (v) => v.get('term') === 4n && (v.get('prev') as bigint) < prev);
+  const carried = probe.get('entries');
+  if (!Array.isArray(carried) || carried.length !== 0) {
+    throw new GradeFailure(`after replica 3's MISMATCH, your replica sent it ${show(probe, 200)}: a primary probing a backup sends APPENDs without entries until the backup answers APPENDED; entries sent meanwhile move next[b] forward again, and the answer to them undoes the step back (spec section 7, rules 1 and 3)`);
+  }
+  three.send(T7.APPENDED, { from: 3n, term: 4n, index: probe.get('prev') as bigint });
+  const entries = await three.expect(T7.APPEND, `the APPEND with your records after ${probe.get('prev')}, once replica 3 answered APPENDED to the probe (spec section 7, rule 2)`, (v) => v.get('term') === 4n && v.get('prev') === probe.get('prev') && Array.isArray(v.get('entries')) && (v.get('entries') as unknown[]).length > 0);
+  h.note(`your replica sent replica 3 ${show(entries, 200)}`);
+
   // Replica 2 reports holding the log up to record 2 only: records 1 and 2 are on a majority now.
   two.send(T7.APPENDED, { from: 2n, term: 4n, index: 2n });
   await alwaysStatus(h, s.yours!, (st) => (st.commit < 2 ? undefined : `your replica, primary of term 4, moved its commit index to ${st.commit} when replica 2 reported holding records up to 2: record 2 is of term 2, not 4. A primary counts a majority only for a record of its own term; record 2 could still be replaced by another primary, as in Figure 8 of the Raft paper (spec section 8)`), 1_500);
