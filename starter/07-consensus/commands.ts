@@ -75,16 +75,19 @@ function integer(text: string): bigint | undefined {
 /** A frame the client cannot show: the server sent something the spec does not allow. */
 export class BadReply extends Error {}
 
-/** The lines to print for a frame from the server. Throws BadReply for a frame it cannot show. */
+/**
+ * The lines to print for a frame from the server. Throws BadReply for a frame it cannot show.
+ * Every string from the frame goes through shown() (lab 3's rule 8).
+ */
 export function describe(type: bigint, value: Value): string[] {
   if (!(value instanceof Map)) throw new BadReply(`a payload of type ${type} that is not a map`);
-  const str = (key: string) => field(value, key, 'string') as string;
+  const str = (key: string) => shown(field(value, key, 'string') as string);
   const int = (key: string) => field(value, key, 'int') as bigint;
   const list = (key: string) => field(value, key, 'list') as Value[];
   switch (type) {
     case Type.PONG: {
       const pong = value.get('value');
-      return [`pong ${typeof pong === 'string' ? pong : String(pong)}`];
+      return [`pong ${shown(typeof pong === 'string' ? pong : String(pong))}`];
     }
     case Type.ACCOUNT_CREATED:
       return [`created ${str('name')}`];
@@ -93,7 +96,7 @@ export function describe(type: bigint, value: Value): string[] {
     case Type.LOGGED_OUT:
       return ['logged out'];
     case Type.ACCOUNTS: {
-      const names = list('names').map(String);
+      const names = list('names').map((name) => shown(String(name)));
       return [`accounts: ${names.length > 0 ? names.join(' ') : '(none)'}`];
     }
     case Type.SENT:
@@ -118,14 +121,14 @@ export function describe(type: bigint, value: Value): string[] {
 /**
  * A frame's value without the messages whose ids were shown before (spec/05-persistence.md,
  * section 10, rule 4: after a crash the server may deliver a message again), or undefined for a
- * pushed MESSAGE already shown. Records the ids it lets through in `shown`.
+ * pushed MESSAGE already shown. Records the ids it lets through in `seen`.
  */
-export function unseen(type: bigint, value: Value, shown: Set<bigint>): Value | undefined {
+export function unseen(type: bigint, value: Value, seen: Set<bigint>): Value | undefined {
   const fresh = (message: Value): boolean => {
     const id = message instanceof Map ? message.get('id') : undefined;
     if (typeof id !== 'bigint') return true; // describe() reports the bad message.
-    if (shown.has(id)) return false;
-    shown.add(id);
+    if (seen.has(id)) return false;
+    seen.add(id);
     return true;
   };
   if (!(value instanceof Map)) return value;
@@ -137,7 +140,17 @@ export function unseen(type: bigint, value: Value, shown: Set<bigint>): Value | 
 
 function messageLine(message: Value): string {
   if (!(message instanceof Map)) throw new BadReply('a message that is not a map');
-  return `message ${field(message, 'id', 'int')} from ${field(message, 'from', 'string')}: ${field(message, 'text', 'string')}`;
+  const from = shown(field(message, 'from', 'string') as string);
+  return `message ${field(message, 'id', 'int')} from ${from}: ${shown(field(message, 'text', 'string') as string)}`;
+}
+
+/**
+ * A string from the server as the client prints it (spec/03-protocol.md, section 12, rule 8): a
+ * line break ends the printed line and the next starts with two spaces, so a text can never print
+ * a line that looks like a message of its own; every other control character becomes U+FFFD.
+ */
+export function shown(text: string): string {
+  return text.replace(/\r?\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => (c.endsWith('\n') ? '\n  ' : '\ufffd'));
 }
 
 function field(map: ValueMap, key: string, kind: 'string' | 'int' | 'list'): Value {
