@@ -79,7 +79,12 @@ export class Cluster {
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const members: Member[] = [];
     for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`replica-${id}`), proc: undefined, up: false, paused: false, proxies: new Map() });
-    for (const from of members) for (const to of members) if (to !== from) from.proxies.set(to.id, await h.proxy(to.port));
+    // The lanes are named, not found through the OS: only Linux can tell which process opened a link.
+    for (const from of members) {
+      for (const to of members) {
+        if (to !== from) from.proxies.set(to.id, await h.proxy(to.port, { from: () => `replica ${from.id}`, to: () => `replica ${to.id}` }));
+      }
+    }
     const cluster = new Cluster(h, members, options);
     if (cluster.consensus) {
       const watch = new TermWatch(cluster.history);
