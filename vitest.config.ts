@@ -1,5 +1,5 @@
 // The kit's own tests (`npm test`). Phase tests under labs/*/tests are not among them: the
-// grader runs those, and grader/test/labs.test.ts runs the grader on every lab.
+// grader runs those, and grader/test/labs/ runs the grader on every lab.
 import { defineConfig } from 'vitest/config';
 
 // Deadlines stretch with SWITCHBOARD_TIME_SCALE, as the grader's do.

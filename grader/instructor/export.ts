@@ -31,6 +31,8 @@ const usage = `usage: npm run export -- --out DIR [options]
 /** A kit test file that runs the reference solutions, or belongs to the instructor tooling. */
 function instructorTest(source: KitSource, file: string): boolean {
   if (/^grader\/test\/(instructor-|fixtures\/instructor\/)/.test(file)) return true;
+  // The labs' invariants grade solutions/ (grader/test/labs/, the helper they share, the check that every lab has one).
+  if (/^grader\/test\/(labs\/|labs\.test\.ts$|lab-invariants\.ts$)/.test(file)) return true;
   return file.endsWith('.test.ts') && /--solution|solutions\/|'solution'/.test(source.read(file).toString('utf8'));
 }
 

@@ -1,0 +1,3 @@
+import { labInvariants } from '../lab-invariants.js';
+
+await labInvariants('01-echo');
