@@ -26,6 +26,8 @@ export interface StressOptions {
   /** Copies of the batch lab's solution in the batch; 0 for no batch. */
   batch: number;
   phases?: string[];
+  /** A bound on each grader process (none by default). */
+  timeoutMs?: number;
 }
 
 export interface StressResult {
@@ -54,7 +56,7 @@ export async function stress(options: StressOptions): Promise<StressResult> {
     const sides = Array.from({ length: options.side }, (_, i) => {
       const json = path.join(scratch, `side-${i + 1}.json`);
       const args = [...node.slice(1), path.join(root, 'grader', 'cli.ts'), options.lab, '--solution', '--repeat', String(options.repeat), ...phaseArgs, '--json', json];
-      return { json, run: execa(node[0]!, args, { cwd: root, env, reject: false }) };
+      return { json, run: execa(node[0]!, args, { cwd: root, env, reject: false, timeout: options.timeoutMs }) };
     });
     let batch: { json: string; run: ReturnType<typeof execa> } | undefined;
     if (options.batch > 0) {
@@ -64,7 +66,7 @@ export async function stress(options: StressOptions): Promise<StressResult> {
       for (let i = 1; i <= options.batch; i++) cpSync(path.join(root, 'solutions', dir), path.join(submissions, `student-${i}`), { recursive: true });
       const json = path.join(scratch, 'batch.json');
       const args = [...node.slice(1), path.join(root, 'grader', 'instructor', 'grade.ts'), '--submissions', submissions, '--lab', options.batchLab, '--jobs', '2', '--json', json];
-      batch = { json, run: execa(node[0]!, args, { cwd: root, env, reject: false }) };
+      batch = { json, run: execa(node[0]!, args, { cwd: root, env, reject: false, timeout: options.timeoutMs }) };
     }
     const lines: string[] = [];
     let lost = 0;
