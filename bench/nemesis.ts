@@ -97,7 +97,9 @@ const failed = outcomes.filter((o) => !o.passed).sort((a, b) => a.seed - b.seed)
 const wall = (Date.now() - began) / 1000;
 const cpuAfter = childCpu();
 process.stdout.write(`\nphase ${values.phase}${values.hidden ? ' (hidden)' : ''} on ${seeds.length} seeds (${from} to ${from + seeds.length - 1}): ${seeds.length - failed.length} clean, ${failed.length} failed\n`);
-for (const o of failed) process.stdout.write(`  SWITCHBOARD_SEED=${o.seed} npm run lab 7 -- --phase ${values.phase}\n    ${o.failures.join('\n    ')}\n`);
+// The command that replays a seed grades what this run graded.
+const graded = values.impl ? ` --impl ${values.impl}` : values.cmd ? ` --cmd ${JSON.stringify(values.cmd)}` : ' --solution';
+for (const o of failed) process.stdout.write(`  SWITCHBOARD_SEED=${o.seed} npm run lab 7 --${graded} --phase ${values.phase}${values.hidden ? ' --hidden' : ''}\n    ${o.failures.join('\n    ')}\n`);
 const mean = outcomes.reduce((sum, o) => sum + o.seconds, 0) / Math.max(1, outcomes.length);
 const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `, CPU ${(cpuAfter - cpuBefore).toFixed(0)} s (${((cpuAfter - cpuBefore) / Math.max(1, outcomes.length)).toFixed(1)} s a seed)` : ', CPU not measured on this system';
 process.stdout.write(`time: ${wall.toFixed(0)} s in all, ${mean.toFixed(1)} s a seed (${jobs} at a time)${cpu}; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(', ')}\n`);
