@@ -20,7 +20,9 @@
 //   3. at most one primary per term, from STATUS and from the APPENDs, snapshots and ELECTEDs the
 //      proxies carried;
 //   4. at most one vote per replica per term, from the VOTEs the proxies carried;
-//   5. to 7. lab 6's rules 2, 4 and 5.
+//   5. a backup keeps what it acknowledged: no MISMATCH, in a term, for a record it acknowledged
+//      to that term's primary (its log or its digests changed);
+//   6. to 8. lab 6's rules 2, 4 and 5.
 // Records are found by index, so a log that starts after a snapshot is read as it is.
 import { GradeFailure } from '../harness/wait.js';
 import { show } from '../../labs/03-protocol/tests/wire.js';
@@ -58,6 +60,7 @@ export function checkHistory(history: History, logs: ReplicaLog[], options: Chec
   prefixStable(history, logs);
   onePrimaryPerTerm(history);
   oneVotePerTerm(history);
+  keptWhatItAcknowledged(history);
   oneHistory(history, logs);
   noneTwice(history, held);
   orderKept(history, held);
@@ -240,6 +243,18 @@ function oneVotePerTerm(history: History): void {
     `Replica ${double.voter} granted its vote in term ${double.term} to replica ${double.first.candidate} (at ${(double.first.t / 1000).toFixed(2)} s) and to replica ${double.second.candidate} (at ${(double.second.t / 1000).toFixed(2)} s). ` +
       'A replica grants one vote per term, and saves it before it answers (spec/07-consensus.md, section 6).',
     excerpt(history, { replicas: [double.voter, double.first.candidate, double.second.candidate], from: double.first.t - 2_000, to: double.second.t + 500 }),
+  );
+}
+
+function keptWhatItAcknowledged(history: History): void {
+  const d = history.disowned;
+  if (!d) return;
+  fail(
+    'a backup keeps what it acknowledged',
+    `In term ${d.term}, replica ${d.backup} answered replica ${d.primary}'s APPENDs with APPENDED {index: ${d.acked}} (at ${(d.ackedAt / 1000).toFixed(2)} s), so its log was the primary's up to record ${d.acked}; ` +
+      `at ${(d.t / 1000).toFixed(2)} s it answered MISMATCH {prev: ${d.prev}${d.last === undefined ? '' : `, last: ${d.last}`}} in the same term, though a primary never changes its log within its term. ` +
+      'Either it lost records it had synced, or its digests are not the spec\'s: digest(i) chains from digest(i − 1), and after a snapshot from the snapshot\'s digest, also when the replica restarts (spec/07-consensus.md, sections 7 and 10).',
+    excerpt(history, { replicas: [d.backup, d.primary], from: d.ackedAt - 1_000, to: d.t + 500 }),
   );
 }
 

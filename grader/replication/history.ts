@@ -87,6 +87,8 @@ export class History {
   changed: { index: bigint; before: CommittedRecord; after: CommittedRecord } | undefined;
   /** Lab 7: the first replica that granted votes to two candidates in one term. */
   doubleVote: { voter: number; term: number; first: { candidate: number; t: number }; second: { candidate: number; t: number } } | undefined;
+  /** Lab 7: the first backup that answered MISMATCH for a record it had acknowledged to the same primary in the same term. */
+  disowned: { backup: number; primary: number; term: number; acked: bigint; ackedAt: number; prev: bigint; last: bigint | undefined; t: number } | undefined;
   /** Lab 7: every term a replica reported, for "the terms rose by at most ...". */
   readonly terms = new Map<number, number>();
   /** Lab 7: the snapshots a primary sent, as the proxies saw them. */

@@ -7,7 +7,11 @@
 // - an APPEND's entries are records of its sender's log in its term (a primary's log only grows
 //   within its term), and its commit index says which of them are committed: each such record is
 //   shown committed at its index, and the same index may never later be shown committed with
-//   other bytes.
+//   other bytes;
+// - an APPENDED {index: k} of term t from backup i to primary j says i's log is j's up to k
+//   (section 7), and j never changes its log within t: so a later MISMATCH of term t from i to j
+//   with `prev` at most k says i lost records it had, or computes digests that are not the spec's
+//   (after a snapshot they go on from the snapshot's digest).
 //
 // Messages are read as they reach the proxy (what the sender sent, whether or not a fault lost it
 // afterwards), each connection through the proxy on its own, so a cut mid-frame cannot confuse
@@ -27,6 +31,8 @@ interface Leader {
 
 export class TermWatch {
   private readonly leaders = new Map<string, Leader>();
+  /** By "term:backup:primary": the highest index the backup acknowledged, and when. */
+  private readonly acked = new Map<string, { index: bigint; t: number }>();
 
   constructor(private readonly history: History) {}
 
@@ -71,6 +77,22 @@ export class TermWatch {
       case T7.ELECTED: {
         const primary = intOf(m.value, 'primary');
         if (primary !== undefined) this.history.claim(t, Number(primary), `an ELECTED that replica ${from} sent replica ${to}`);
+        return;
+      }
+      case T7.APPENDED: {
+        // A replica sends to another on one connection at a time (spec/06-replication.md,
+        // section 1), so what the proxy reads from it comes in the order it was sent.
+        const index = intOf(m.value, 'index');
+        const key = `${t}:${from}:${to}`;
+        if (index !== undefined && index > (this.acked.get(key)?.index ?? -1n)) this.acked.set(key, { index, t: this.history.now() });
+        return;
+      }
+      case T7.MISMATCH: {
+        const prev = intOf(m.value, 'prev');
+        const acked = this.acked.get(`${t}:${from}:${to}`);
+        if (prev !== undefined && acked && prev <= acked.index) {
+          this.history.disowned ??= { backup: from, primary: to, term: t, acked: acked.index, ackedAt: acked.t, prev, last: intOf(m.value, 'last'), t: this.history.now() };
+        }
         return;
       }
       case T7.VOTE:

@@ -169,6 +169,8 @@ export class Store {
     this.baseTerm = termOf(payload);
     const digest = payload.get('digest');
     this.baseDigest = typeof digest === 'bigint' ? digest : 0n;
+    // The records after the snapshot chain on from its digest (recovery appends them next).
+    this.digests = [this.baseDigest];
   }
 
   /** Appends a record the service made, with the next index and this replica's term. Nothing is on disk until sync(). */

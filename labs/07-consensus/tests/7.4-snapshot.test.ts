@@ -1,8 +1,8 @@
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import { queuedInSnapshot, readReplicaLog, recordAt } from '../../../grader/replication/logs.js';
+import { lastIndex, queuedInSnapshot, readReplicaLog, recordAt } from '../../../grader/replication/logs.js';
 import { T, map, show } from './wire.js';
-import { Writer, loggedIn, makeAccounts, newCluster, type Cluster } from './consensus.js';
+import { Writer, ackOf, loggedIn, makeAccounts, newCluster, trackedSend, type Cluster } from './consensus.js';
 
 const test = phase(lab, '7.4');
 
@@ -28,7 +28,7 @@ function expectEveryAckedMessage(cluster: Cluster): void {
   }
 }
 
-test('a backup that missed records the primary compacted away gets its snapshot, then the rest, and then counts', { points: 6 }, async (h) => {
+test('a backup that missed records the primary compacted away gets its snapshot, then the rest, and then counts', { points: 4 }, async (h) => {
   const cluster = await newCluster(h, 3, { compactAfter });
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['w1', 'w2', 'inbox']);
@@ -64,7 +64,7 @@ test('a backup that missed records the primary compacted away gets its snapshot,
   expectEveryAckedMessage(cluster);
 });
 
-test('the snapshot keeps the table of (client, seq): a SEND sent again to a replica caught up from a snapshot is applied once', { points: 4 }, async (h) => {
+test('the snapshot keeps the table of (client, seq): a SEND sent again to a replica caught up from a snapshot is applied once', { points: 3 }, async (h) => {
   const cluster = await newCluster(h, 3, { compactAfter });
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob']);
@@ -95,5 +95,39 @@ test('the snapshot keeps the table of (client, seq): a SEND sent again to a repl
   if (state.last !== last) throw new GradeFailure(`replica ${far}'s log went from ${last} to ${state.last} records for a SEND it had applied already: a retry appends nothing (spec/06-replication.md, section 8)`);
   await cluster.restart(primary);
   await cluster.waitCaughtUp();
+  await cluster.finish();
+});
+
+test('a backup restarted on its own snapshot and the records after it goes on from the snapshot: it keeps taking records, and never disowns one it acknowledged', { points: 3 }, async (h) => {
+  const small = 5;
+  const cluster = await newCluster(h, 3, { compactAfter: small });
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['w1', 'w2', 'w3', 'inbox']);
+  const before = new Writer(h, cluster, 'w1', { to: 'inbox', window: 1, paceMs: 2, resend: true });
+  before.start();
+  await before.progress(small * 2 + 2, `with --compact-after ${small}: every replica compacts`);
+  await before.stop();
+  await cluster.waitCaughtUp();
+  const backup = h.random.pick(cluster.ids.filter((id) => id !== primary));
+  const dir = cluster.member(backup).dir;
+  let log = readReplicaLog(backup, dir);
+  if (log.base === 0n) throw new GradeFailure(`replica ${backup} holds no snapshot with --compact-after ${small} and ${lastIndex(log)} committed records (spec section 10)`);
+  if (lastIndex(log) === log.base) {
+    // Its last compaction took every record: one SEND more stays in its log (it is fewer than C).
+    const peer = await loggedIn(h, cluster, primary, 'w3');
+    const op = trackedSend(cluster, peer, primary, 'w3', 'w3 after the last compaction');
+    await ackOf(cluster, peer, op, primary, 'the SENT for one more message');
+    await cluster.waitCaughtUp();
+    log = readReplicaLog(backup, dir);
+  }
+  if (lastIndex(log) === log.base) throw new GradeFailure(`replica ${backup}'s log holds no record after its snapshot (up to record ${log.base}), though the others have records after ${log.base} (spec section 10: only records up to the commit index are compacted, once C of them gathered)`);
+  h.note(`replica ${backup} holds a snapshot up to record ${log.base} and records ${log.base + 1n} to ${lastIndex(log)} after it`);
+  await cluster.kill(backup);
+  await cluster.restart(backup);
+  const after = new Writer(h, cluster, 'w2', { to: 'inbox', window: 1, paceMs: 2, resend: true });
+  after.start();
+  await after.progress(small * 3, `after replica ${backup} came back on its snapshot and the records after it`);
+  await after.stop();
+  await cluster.waitCaughtUp(`replica ${backup}, restarted on its snapshot and the records after it, to hold the primary's log (its digests go on from the snapshot's: spec section 10)`);
   await cluster.finish();
 });
