@@ -61,7 +61,7 @@ test.skipIf(!hasPython)('lab 2: a Python chat server and client score full marks
 // Phase 5.7 runs the server under strace; where strace is missing it scores nothing, by design.
 const strace = process.platform === 'linux' && (await execa('strace', ['-V'], { reject: false })).exitCode === 0;
 
-test.skipIf(!hasPython)('lab 5: a Python durable server and reconnecting client score full marks', { timeout: 300_000 }, async () => {
+test.skipIf(!hasPython)('lab 5: a Python durable server and reconnecting client score full marks', { timeout: ms(300_000) }, async () => {
   const run = await runGrader(
     [
       '5',
