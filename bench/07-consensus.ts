@@ -28,13 +28,13 @@ async function failover(js: string, heartbeatMs: number, timeoutMs: number): Pro
   try {
     let primary = await cluster.primary();
     const setup = await Link.open(cluster.ports[primary - 1]!);
-    await setup.call(T.CREATE_ACCOUNT, map({ name: 'writer', password: 'pw' }));
-    await setup.call(T.CREATE_ACCOUNT, map({ name: 'inbox', password: 'pw' }));
+    await setup.call(T.CREATE_ACCOUNT, map({ name: 'writer', password: 'pw' }), 10_000);
+    await setup.call(T.CREATE_ACCOUNT, map({ name: 'inbox', password: 'pw' }), 10_000);
     setup.close();
     const times: { kind: string; ms: number }[] = [];
     let seq = 0n;
     let link = await Link.open(cluster.ports[primary - 1]!);
-    await link.call(T.LOGIN, map({ name: 'writer', password: 'pw' }));
+    await link.call(T.LOGIN, map({ name: 'writer', password: 'pw' }), 10_000);
     for (let round = 0; round < 20; round++) {
       const send = (l: Link) => l.call(T.SEND, map({ to: 'inbox', text: `#${seq}`, client: 42n, seq }), timeoutMs * 3);
       seq++;
@@ -90,11 +90,11 @@ async function latency(port: number, clients: number, seconds: number): Promise<
   const setup = await Link.open(port);
   const names = Array.from({ length: clients }, (_, i) => `c${clients}-${i}`);
   // One hash at a time: a primary busy hashing 64 passwords at once would miss its heartbeats.
-  for (const name of [...names, `inbox${clients}`]) await setup.call(T.CREATE_ACCOUNT, map({ name, password: 'pw' }));
+  for (const name of [...names, `inbox${clients}`]) await setup.call(T.CREATE_ACCOUNT, map({ name, password: 'pw' }), 10_000);
   const links: Link[] = [];
   for (const name of names) {
     const link = await Link.open(port);
-    await link.call(T.LOGIN, map({ name, password: 'pw' }));
+    await link.call(T.LOGIN, map({ name, password: 'pw' }), 10_000);
     links.push(link);
   }
   setup.close();

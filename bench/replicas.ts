@@ -46,12 +46,16 @@ export class Link {
     });
   }
 
-  call(type: number, payload: Value, timeoutMs = 2_000): Promise<{ type: number; value: Value }> {
+  /** The reply to one request; with `timeoutMs`, an error if none comes by then (the link is closed). */
+  call(type: number, payload: Value, timeoutMs?: number): Promise<{ type: number; value: Value }> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.socket.destroy();
-        reject(new Error('no reply'));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.socket.destroy();
+              reject(new Error('no reply'));
+            }, timeoutMs);
       this.waiting.push((frame) => {
         clearTimeout(timer);
         resolve(frame);
