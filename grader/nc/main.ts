@@ -127,7 +127,8 @@ function main(): void {
     midLine = !values.hex && data[data.length - 1] !== 0x0a;
   });
   socket.on('end', () => process.stderr.write(`${midLine ? '\n' : ''}nc: the server closed its side (${received} bytes received)\n`));
-  socket.on('close', () => process.exit(0));
+  // Exit once what was printed is out: on Windows a pipe is written asynchronously.
+  socket.on('close', () => process.stdout.write('', () => process.exit(0)));
 
   socket.on('connect', async () => {
     if (values['no-read']) {
