@@ -1,16 +1,41 @@
 // The kit's own tests (`npm test`). Phase tests under labs/*/tests are not among them: the
 // grader runs those, and grader/test/labs/ runs the grader on every lab.
+//
+// Two projects: `quick` holds the tests that start no grader run (the harness, the codecs, the
+// checker, the spec's consistency): `npm run test:quick` runs them alone, for the edit-run loop.
+// `grading` holds the rest: solutions, starters, mutants, other languages, hostile programs,
+// instructor tools, browsers. `npm test` runs both; grader/test/sequencer.ts starts the longest
+// files first, by the times in grader/test/timings.json (`npm run test:timings`).
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './grader/test/sequencer.js';
 
 // Deadlines stretch with SWITCHBOARD_TIME_SCALE, as the grader's do.
 const scale = Math.max(1, Number(process.env.SWITCHBOARD_TIME_SCALE) || 1);
 
+const quick = [
+  'grader/test/wire.test.ts',
+  'grader/test/proxy.test.ts',
+  'grader/test/ports.test.ts',
+  'grader/test/command.test.ts',
+  'grader/test/trace.test.ts',
+  'grader/test/consistency.test.ts',
+  'grader/test/labs.test.ts',
+  'grader/test/process.test.ts',
+  'grader/test/reaper.test.ts',
+  'grader/test/checker.test.ts',
+  'solutions/**/*.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['grader/test/**/*.test.ts', 'solutions/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000 * scale,
     hookTimeout: 30_000 * scale,
+    sequence: { sequencer: LongestFirst },
+    projects: [
+      { extends: true, test: { name: 'quick', include: quick } },
+      { extends: true, test: { name: 'grading', include: ['grader/test/**/*.test.ts'], exclude: quick } },
+    ],
   },
 });

@@ -1,0 +1,114 @@
+// Where the kit's own test time goes. `npm run test:timings` runs the suite (`npm test`'s vitest
+// run) with vitest's JSON reporter and writes two files from it:
+//   grader/test/timings.json  each test file's wall time, which grader/test/sequencer.ts reads to
+//                             start the longest files first, so that both workers stay busy;
+//   docs/test-timings.md      the same as a table, with the slowest tests, for whoever wants to
+//                             know what a change costs.
+// `--from REPORT.json` builds them from a report already written (CI's, say) instead of running.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const timingsFile = path.join(root, 'grader', 'test', 'timings.json');
+
+interface Report {
+  startTime: number;
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  testResults: {
+    name: string;
+    startTime: number;
+    endTime: number;
+    status: string;
+    assertionResults: { fullName: string; status: string; duration?: number }[];
+  }[];
+}
+
+export interface Timings {
+  /** When and where they were measured, and how busy the machine was (1-minute load average). */
+  measured: { date: string; cores: number; load?: Load; wallSeconds: number };
+  /** Test file (relative to the kit) to its wall time in seconds. */
+  files: Record<string, number>;
+}
+
+/** Runs the suite; samples the load average as it goes, since the machine may be shared. */
+async function run(): Promise<{ report: Report; load: Load }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-timings-'));
+  const out = path.join(dir, 'report.json');
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(os.loadavg()[0] ?? 0), 10_000);
+  try {
+    const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+    const child = spawn(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The suite exits non-zero when a test fails; its timings are still worth reading.
+    if (code !== 0) console.error('some tests failed; the timings below still hold');
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    return { report, load: { mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), max: Math.max(0, ...samples) } };
+  } finally {
+    clearInterval(sampler);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Load {
+  mean: number;
+  max: number;
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}
+
+export function summarise(report: Report, load?: Load): { timings: Timings; table: string } {
+  const files = report.testResults
+    .map((f) => ({ file: path.relative(root, f.name), wall: seconds(f.endTime - f.startTime), tests: f.assertionResults }))
+    .sort((a, b) => b.wall - a.wall);
+  const end = Math.max(...report.testResults.map((f) => f.endTime));
+  const wallSeconds = seconds(end - report.startTime);
+  const busy = files.reduce((sum, f) => sum + f.wall, 0);
+  const timings: Timings = {
+    measured: { date: new Date(report.startTime).toISOString().slice(0, 10), cores: os.cpus().length, load, wallSeconds },
+    files: Object.fromEntries(files.map((f) => [f.file, f.wall])),
+  };
+  const slowest = files
+    .flatMap((f) => f.tests.map((t) => ({ file: f.file, name: t.fullName, s: seconds(t.duration ?? 0), status: t.status })))
+    .sort((a, b) => b.s - a.s)
+    .slice(0, 25);
+  const lines = [
+    '# Where the kit\'s test time goes',
+    '',
+    'Written by `npm run test:timings` (grader/test/timings.ts); the sequencer',
+    '(grader/test/sequencer.ts) starts the longest files first from `grader/test/timings.json`.',
+    '',
+    `Measured ${timings.measured.date} on ${timings.measured.cores} cores${load ? `, load average ${load.mean.toFixed(1)} on the whole (at most ${load.max.toFixed(1)})` : ''}:`,
+    `${wallSeconds} s wall for ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped;`,
+    `${seconds(busy * 1000)} s of file time in all (the sum over files, spread over the workers).`,
+    '',
+    '| file | wall (s) | tests |',
+    '|---|---:|---:|',
+    ...files.map((f) => `| ${f.file} | ${f.wall} | ${f.tests.length} |`),
+    '',
+    '## The 25 slowest tests',
+    '',
+    '| test | file | s |',
+    '|---|---|---:|',
+    ...slowest.map((t) => `| ${t.name.replace(/\|/g, '\\|')}${t.status === 'passed' ? '' : ` (${t.status})`} | ${t.file} | ${t.s} |`),
+    '',
+  ];
+  return { timings, table: lines.join('\n') };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf('--from');
+  const from = at > 0 ? process.argv[at + 1] : undefined;
+  const { report, load } = from ? { report: JSON.parse(readFileSync(from, 'utf8')) as Report, load: undefined } : await run();
+  const { timings, table } = summarise(report, load);
+  writeFileSync(timingsFile, `${JSON.stringify(timings, null, 2)}\n`);
+  writeFileSync(path.join(root, 'docs', 'test-timings.md'), table);
+  console.log(table);
+}
