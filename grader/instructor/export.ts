@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const templates = 'grader/instructor/templates';
 
 /** Scripts only an instructor runs (they need the solutions or the instructor tooling). */
-const instructorScripts = ['grade', 'export', 'gradescope', 'bench', 'stress'];
+const instructorScripts = ['grade', 'export', 'gradescope', 'bench', 'stress', 'test:deep'];
 
 const usage = `usage: npm run export -- --out DIR [options]
 
