@@ -33,6 +33,8 @@ export default defineConfig({
     testTimeout: 120_000 * scale,
     hookTimeout: 30_000 * scale,
     sequence: { sequencer: LongestFirst },
+    // Each file's CPU time, for npm run test:timings (it writes nothing otherwise).
+    setupFiles: ['grader/test/cpu-usage.ts'],
     projects: [
       { extends: true, test: { name: 'quick', include: quick } },
       { extends: true, test: { name: 'grading', include: ['grader/test/**/*.test.ts'], exclude: quick } },

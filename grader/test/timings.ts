@@ -6,7 +6,7 @@
 //                             know what a change costs.
 // `--from REPORT.json` builds them from a report already written (CI's, say) instead of running.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,22 +33,36 @@ export interface Timings {
   measured: { date: string; cores: number; load?: Load; wallSeconds: number };
   /** Test file (relative to the kit) to its wall time in seconds. */
   files: Record<string, number>;
+  /** Test file to the CPU seconds it cost, with every process it started (Linux only). */
+  cpu?: Record<string, number>;
 }
 
 /** Runs the suite; samples the load average as it goes, since the machine may be shared. */
-async function run(): Promise<{ report: Report; load: Load }> {
+async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, number> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-timings-'));
   const out = path.join(dir, 'report.json');
+  // Each test file writes its CPU time here (grader/test/cpu-usage.ts).
+  const cpuDir = path.join(dir, 'cpu');
+  mkdirSync(cpuDir);
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(os.loadavg()[0] ?? 0), 10_000);
   try {
     const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-    const child = spawn(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, SWITCHBOARD_TIMINGS_DIR: cpuDir },
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     // The suite exits non-zero when a test fails; its timings are still worth reading.
     if (code !== 0) console.error('some tests failed; the timings below still hold');
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
-    return { report, load: { mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), max: Math.max(0, ...samples) } };
+    const cpu: Record<string, number> = {};
+    for (const name of readdirSync(cpuDir)) {
+      const { file, cpuSeconds } = JSON.parse(readFileSync(path.join(cpuDir, name), 'utf8')) as { file: string; cpuSeconds: number };
+      cpu[file] = (cpu[file] ?? 0) + cpuSeconds;
+    }
+    return { report, cpu, load: { mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), max: Math.max(0, ...samples) } };
   } finally {
     clearInterval(sampler);
     rmSync(dir, { recursive: true, force: true });
@@ -64,9 +78,9 @@ function seconds(ms: number): number {
   return Math.round(ms / 100) / 10;
 }
 
-export function summarise(report: Report, load?: Load): { timings: Timings; table: string } {
+export function summarise(report: Report, load?: Load, cpu: Record<string, number> = {}): { timings: Timings; table: string } {
   const files = report.testResults
-    .map((f) => ({ file: path.relative(root, f.name), wall: seconds(f.endTime - f.startTime), tests: f.assertionResults }))
+    .map((f) => ({ file: path.relative(root, f.name), wall: seconds(f.endTime - f.startTime), cpu: cpu[f.name], tests: f.assertionResults }))
     .sort((a, b) => b.wall - a.wall);
   const end = Math.max(...report.testResults.map((f) => f.endTime));
   const wallSeconds = seconds(end - report.startTime);
@@ -74,7 +88,10 @@ export function summarise(report: Report, load?: Load): { timings: Timings; tabl
   const timings: Timings = {
     measured: { date: new Date(report.startTime).toISOString().slice(0, 10), cores: os.cpus().length, load, wallSeconds },
     files: Object.fromEntries(files.map((f) => [f.file, f.wall])),
+    ...(Object.keys(cpu).length ? { cpu: Object.fromEntries(files.map((f) => [f.file, Math.round((f.cpu ?? 0) * 10) / 10])) } : {}),
   };
+  const cpuTotal = files.reduce((sum, f) => sum + (f.cpu ?? 0), 0);
+  const withCpu = Object.keys(cpu).length > 0;
   const slowest = files
     .flatMap((f) => f.tests.map((t) => ({ file: f.file, name: t.fullName, s: seconds(t.duration ?? 0), status: t.status })))
     .sort((a, b) => b.s - a.s)
@@ -87,11 +104,11 @@ export function summarise(report: Report, load?: Load): { timings: Timings; tabl
     '',
     `Measured ${timings.measured.date} on ${timings.measured.cores} cores${load ? `, load average ${load.mean.toFixed(1)} on the whole (at most ${load.max.toFixed(1)})` : ''}:`,
     `${wallSeconds} s wall for ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped;`,
-    `${seconds(busy * 1000)} s of file time in all (the sum over files, spread over the workers).`,
+    `${seconds(busy * 1000)} s of file time in all (the sum over files, spread over the workers)${withCpu ? `, ${Math.round(cpuTotal)} s of CPU (each file's own and its processes')` : ''}.`,
     '',
-    '| file | wall (s) | tests |',
-    '|---|---:|---:|',
-    ...files.map((f) => `| ${f.file} | ${f.wall} | ${f.tests.length} |`),
+    withCpu ? '| file | wall (s) | CPU (s) | tests |' : '| file | wall (s) | tests |',
+    withCpu ? '|---|---:|---:|---:|' : '|---|---:|---:|',
+    ...files.map((f) => (withCpu ? `| ${f.file} | ${f.wall} | ${Math.round((f.cpu ?? 0) * 10) / 10} | ${f.tests.length} |` : `| ${f.file} | ${f.wall} | ${f.tests.length} |`)),
     '',
     '## The 25 slowest tests',
     '',
@@ -106,8 +123,8 @@ export function summarise(report: Report, load?: Load): { timings: Timings; tabl
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf('--from');
   const from = at > 0 ? process.argv[at + 1] : undefined;
-  const { report, load } = from ? { report: JSON.parse(readFileSync(from, 'utf8')) as Report, load: undefined } : await run();
-  const { timings, table } = summarise(report, load);
+  const { report, load, cpu } = from ? { report: JSON.parse(readFileSync(from, 'utf8')) as Report, load: undefined, cpu: {} } : await run();
+  const { timings, table } = summarise(report, load, cpu);
   writeFileSync(timingsFile, `${JSON.stringify(timings, null, 2)}\n`);
   writeFileSync(path.join(root, 'docs', 'test-timings.md'), table);
   console.log(table);
