@@ -8,6 +8,27 @@ import net from 'node:net';
 import { decodeValue } from '../../labs/03-protocol/tests/wire.js';
 import { T6, parseStatus, statusRequest, type Status } from '../../labs/06-replication/tests/wire.js';
 
+/** The answer in `buffered`: undefined while it is not whole, else the answer or what is wrong with it. */
+function readAnswer(buffered: Buffer): { answer: Answer | string; bytes: number } | undefined {
+  if (buffered.length < 12) return undefined;
+  const type = Number(buffered.readBigInt64BE(0));
+  const length = buffered.readUInt32BE(8);
+  if (type !== T6.REPLICA_STATE) return { answer: `answered STATUS with a frame of type ${type}, not REPLICA_STATE (110)`, bytes: Infinity };
+  if (buffered.length < 12 + length) return undefined;
+  const bytes = 12 + length;
+  try {
+    const value = decodeValue(buffered.subarray(12, bytes));
+    const status = parseStatus(value);
+    if (typeof status === 'string') return { answer: status, bytes };
+    const term = value instanceof Map ? value.get('term') : undefined;
+    if (term === undefined) return { answer: status, bytes };
+    if (typeof term !== 'bigint' || term < 0n || term > BigInt(Number.MAX_SAFE_INTEGER)) return { answer: `"term" must be a non-negative int; it is ${String(term)}`, bytes };
+    return { answer: { ...status, term: Number(term) }, bytes };
+  } catch (error) {
+    return { answer: `answered STATUS with a payload that does not decode: ${(error as Error).message}`, bytes };
+  }
+}
+
 /** A replica's answer to STATUS, `undefined` if none came within `timeoutMs`, or a sentence if it came wrong. */
 export function askStatus(host: string, port: number, timeoutMs = 1_000): Promise<Answer | string | undefined> {
   return new Promise((resolve) => {
@@ -22,26 +43,77 @@ export function askStatus(host: string, port: number, timeoutMs = 1_000): Promis
     socket.on('connect', () => socket.write(statusRequest()));
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length < 12) return;
-      const type = Number(buffered.readBigInt64BE(0));
-      const length = buffered.readUInt32BE(8);
-      if (type !== T6.REPLICA_STATE) return done(`answered STATUS with a frame of type ${type}, not REPLICA_STATE (110)`);
-      if (buffered.length < 12 + length) return;
-      try {
-        const value = decodeValue(buffered.subarray(12, 12 + length));
-        const status = parseStatus(value);
-        if (typeof status === 'string') return done(status);
-        const term = value instanceof Map ? value.get('term') : undefined;
-        if (term === undefined) return done(status);
-        if (typeof term !== 'bigint' || term < 0n || term > BigInt(Number.MAX_SAFE_INTEGER)) return done(`"term" must be a non-negative int; it is ${String(term)}`);
-        done({ ...status, term: Number(term) });
-      } catch (error) {
-        done(`answered STATUS with a payload that does not decode: ${(error as Error).message}`);
-      }
+      const read = readAnswer(buffered);
+      if (read) done(read.answer);
     });
     socket.on('error', () => done(undefined));
     socket.on('close', () => done(undefined));
   });
+}
+
+/**
+ * STATUS asked again and again on one connection, as the grader's poller does, so that a view
+ * asking twice a second does not fill the replica's log with connections. A connection that
+ * fails, times out or gets a wrong answer is dropped, and the next ask opens another.
+ */
+export class StatusLine {
+  private socket: net.Socket | undefined;
+  private buffered = Buffer.alloc(0);
+  private waiting: ((answer: Answer | string | undefined) => void) | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  private open(): net.Socket {
+    const socket = net.connect({ host: this.host, port: this.port });
+    this.buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      const read = readAnswer(this.buffered);
+      if (!read) return;
+      this.buffered = this.buffered.subarray(Math.min(read.bytes, this.buffered.length));
+      if (typeof read.answer === 'string') this.close();
+      this.settle(read.answer);
+    });
+    // Only the current connection's end matters: one closed after a timeout has had its answer.
+    const lost = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.settle(undefined);
+    };
+    socket.on('error', lost);
+    socket.on('close', lost);
+    return socket;
+  }
+
+  private settle(answer: Answer | string | undefined): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.(answer);
+  }
+
+  ask(timeoutMs = 1_000): Promise<Answer | string | undefined> {
+    if (this.waiting) return Promise.resolve(undefined);
+    this.socket ??= this.open();
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        // No answer in time (a paused replica): this connection's answer would come late, so it goes.
+        this.close();
+        this.settle(undefined);
+      }, timeoutMs);
+      this.waiting = (answer) => (clearTimeout(timer), resolve(answer));
+      socket.write(statusRequest());
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
 }
 
 /** A replica's STATUS answer: lab 6's fields, and lab 7's term when it gives one. */

@@ -20,7 +20,7 @@ import { startTime } from '../harness/procfs.js';
 import { labDecoders, type DecoderFactory } from '../harness/trace.js';
 import { T, decodeValue, map, message } from '../../labs/03-protocol/tests/wire.js';
 import { Links, type Frame } from './links.js';
-import { askStatus, render, verdict, type Answer, type Row } from './status.js';
+import { StatusLine, render, verdict, type Answer, type Row } from './status.js';
 import { ActionError, ClusterDir, cannotPause, cutLink, describeCuts, healLinks, killReplica, partition, pauseReplica, restartReplica, running, viewRunning, type State } from './state.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -180,6 +180,19 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
   let clientSeq = 0;
   const clientId = 1 + Math.floor(Math.random() * 2 ** 40);
 
+  // One STATUS connection per replica and process: a restarted replica gets a new one.
+  const lines = new Map<string, StatusLine>();
+  const lineOf = (host: string, port: number, pid: number | undefined) => {
+    const key = `${host}:${port}:${pid}`;
+    let line = lines.get(key);
+    if (!line) {
+      for (const [k, old] of lines) if (k.startsWith(`${host}:${port}:`)) (old.close(), lines.delete(k));
+      line = new StatusLine(host, port);
+      lines.set(key, line);
+    }
+    return line;
+  };
+
   async function look(): Promise<void> {
     const state = dir.read();
     if (!state) return;
@@ -187,7 +200,7 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
     const replicas: ReplicaView[] = await Promise.all(
       state.members.map(async (m) => {
         const up = running(m);
-        const answer = up ? await askStatus(m.host, m.port, 600) : undefined;
+        const answer = up ? await lineOf(m.host, m.port, m.pid).ask(600) : undefined;
         return {
           id: m.id,
           address: `${m.host}:${m.port}`,
@@ -321,7 +334,12 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    // Only the page's own origin may act: a page elsewhere cannot POST here with JSON.
+    // Only the page's own origin may act: a page elsewhere cannot POST JSON here without asking
+    // first (and OPTIONS gets a 404), and a name that merely resolves to 127.0.0.1 is refused.
+    if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(request.headers.host ?? '')) {
+      response.writeHead(403).end();
+      return;
+    }
     if (request.method === 'GET' && url.pathname === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       response.end(page);
@@ -372,6 +390,7 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
     async close() {
       clearInterval(timer);
       await round;
+      for (const line of lines.values()) line.close();
       for (const c of clients) c.end();
       clients.clear();
       server.closeAllConnections();

@@ -1,9 +1,11 @@
 // `npm run cluster -- start 3 --view` against lab 7's reference solution, driven from the page in
 // headless Chromium as a student would click it: the page shows three replicas with their roles
-// and terms; a kill clicked on the page takes that replica down and another becomes the primary
-// in a newer term; a restart in a terminal shows on the page; a partition clicked on the page is what `npm run cluster -- status` shows;
-// step mode holds the replicas' messages until one is released or dropped; a failed test's trace
-// opens in the same page and scrubs; and the page asks for nothing beyond loopback. A screenshot is kept in .switchboard/screenshots.
+// and terms; its client's chat message is acknowledged; a kill clicked on the page takes that
+// replica down and another becomes the primary in a newer term; a restart in a terminal shows on
+// the page; a partition clicked on the page is what `npm run cluster -- status` shows; step mode
+// holds the replicas' messages until one is released or dropped; a failed test's trace opens in
+// the same page and scrubs; and the page asks for nothing beyond loopback. A screenshot is kept
+// in .switchboard/screenshots.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +92,10 @@ test('the cluster view: roles and terms, a kill, a partition and step mode, clic
   expect(all.map((c) => c.id)).toEqual([1, 2, 3]);
   for (const c of all) expect(c.term, `replica ${c.id}'s term`).toMatch(/^\d+$/);
   await until('messages between replicas drawn', async () => ((await page.locator('#diagram line.msg').count()) > 0 ? true : undefined));
+
+  // A chat message from the page's client: acknowledged (by the primary, which the view tries first).
+  await page.locator('#chat-send').click();
+  await until('the chat message acknowledged', async () => ((await page.locator('#chats').textContent())?.match(/"hello" from ann to bob: acknowledged by replica \d after \d+ ms \(SENT \{id: \d+\}\)/) ? true : undefined));
 
   // A kill from the page: that replica is down, and another is the primary of a newer term.
   await page.locator(`[data-replica="${first.id}"] [data-act=kill]`).click();
