@@ -219,6 +219,7 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
       pid: r.pid,
       answer: r.answer ?? (r.problem?.startsWith('wrong') ? r.problem.replace(/^wrong answer to STATUS: /, '') : undefined),
     }));
+    const held = links.held();
     const snapshot = {
       lab: state.lab,
       dir: dir.dir,
@@ -229,7 +230,9 @@ export async function startView(dir: ClusterDir, options: ViewOptions): Promise<
       cuts: state.cuts ?? [],
       links: describeCuts(state) ?? 'every link delivers',
       stepping: links.stepping,
-      held: links.held().map((h) => ({ ...h.frame, first: h.first })),
+      // The oldest held messages; a long step leaves thousands of heartbeats behind them.
+      held: held.slice(0, 200).map((h) => ({ ...h.frame, first: h.first })),
+      heldCount: held.length,
       canPause: cannotPause() ?? '',
       chats: chats.slice(-20),
     };
