@@ -51,6 +51,8 @@ function copiedFiles(source: KitSource, labs: string[]): string[] {
     const lab = /^labs\/([^/]+)\//.exec(file)?.[1];
     if (lab) return labs.includes(lab) && !file.startsWith(`labs/${lab}/hidden/`);
     if (file.startsWith('starter/') || file.startsWith('spec/')) return !otherLab(file, labs);
+    // The pictures the handouts show (the cluster view's screenshots).
+    if (file.startsWith('docs/')) return true;
     return false;
   });
   // A lab's tests may use an earlier lab's public test helpers (lab 5 grades with lab 3's codec):

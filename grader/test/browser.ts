@@ -1,8 +1,8 @@
 // Headless Chromium for the kit's tests of the HTML it writes (the class report, traces). It is
 // the system's Chromium (Debian's /usr/bin/chromium, or CHROMIUM_PATH), driven by playwright-core,
 // which downloads no browser of its own. The page gets nothing from the network: any request
-// other than file:, data: and about: is refused and listed, so a test can say the page is
-// self-contained.
+// other than file:, data: and about: (and, for a page a kit server serves, loopback) is refused
+// and listed, so a test can say the page is self-contained.
 //
 // Without a browser a test is skipped with a message that says how to get one, except in CI
 // (CI set), where it fails: a check that cannot run must not look like one that passed.
@@ -33,7 +33,7 @@ export interface OpenPage {
  * A new page in a fresh headless Chromium (its own empty profile), closed when the test ends.
  * No Chromium: the test is skipped, or fails in CI, saying how to install one.
  */
-export async function openPage(context: TestContext): Promise<OpenPage> {
+export async function openPage(context: TestContext, options: { loopback?: boolean } = {}): Promise<OpenPage> {
   const executable = chromiumPath();
   if (!executable) {
     const message = `no Chromium found (${process.env.CHROMIUM_PATH ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist` : 'not at /usr/bin/chromium'}): install it (Debian, Ubuntu: apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium or Chrome executable`;
@@ -51,6 +51,7 @@ export async function openPage(context: TestContext): Promise<OpenPage> {
   await browser.route('**/*', (route) => {
     const url = route.request().url();
     if (/^(file|data|about|blob):/.test(url)) return route.continue();
+    if (options.loopback && /^https?:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\//.test(url)) return route.continue();
     network.push(url);
     return route.abort();
   });

@@ -1,7 +1,9 @@
 // `npm run cluster`, run as a user runs it, against lab 6's reference solution: its output line
 // by line, the table and its verdict as replicas crash and return, and a cluster on three
 // different loopback addresses (Linux), to show that nothing in the replica or the tool assumes
-// one host. It talks STATUS only, so what it shows here it shows for any implementation.
+// one host. It talks STATUS only, so what it shows here it shows for any implementation. And the
+// table and verdict of lab 7, from STATUS answers made up here: a term column, and one primary per
+// term (two primaries of different terms are one stale, not a split brain).
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +14,7 @@ import { afterEach, expect, test } from 'vitest';
 import { claimPort, type PortClaim } from '../harness/ports.js';
 import { isZombie, processAlive } from '../harness/procfs.js';
 import { T, decodeValue, map, message } from '../../labs/03-protocol/tests/wire.js';
+import { render, verdict, type Answer, type Row } from '../cluster/status.js';
 import { ms, root } from './support.js';
 
 const dirs: string[] = [];
@@ -172,4 +175,29 @@ test.skipIf(process.platform !== 'linux')('three replicas on 127.0.0.2, 127.0.0.
     message(T.SEND, map({ to: 'bob', text: 'after the failover', client: 7n, seq: 2n })),
   ]);
   expect(more.map((r) => r.type)).toEqual([T.LOGGED_IN, T.SENT]);
+});
+
+/** A replica's row as `status` makes it, from its STATUS answer. */
+function row(id: number, answer: Partial<Answer> | undefined): Row {
+  return { id, address: `127.0.0.1:${7100 + id}`, process: answer ? 'running' : 'gone', pid: 100 + id, answer: answer && { id, role: 'backup', primary: 0, last: 3, commit: 3, alive: [], ...answer } };
+}
+
+test('lab 7: the table has a term column, and the verdict wants one primary per term', () => {
+  const healthy = [row(1, { primary: 2, term: 4 }), row(2, { role: 'primary', primary: 2, term: 4 }), row(3, { primary: 2, term: 4 })];
+  const table = render(healthy).split('\n');
+  expect(table[0]).toMatch(/^replica\s+address\s+process\s+role\s+term\s+primary\s+log\s+commit\s+alive$/);
+  expect(table[2]).toMatch(/^2\s+127\.0\.0\.1:7102\s+up 102\s+primary\s+4\s+2\s+3\s+3\s+-$/);
+  expect(table.at(-1)).toBe('verdict: healthy: replica 2 is the primary of term 4 (3 of 3 answering)');
+
+  // Two primaries in one term: the split brain lab 7 must never show.
+  expect(verdict([row(1, { role: 'primary', primary: 1, term: 4 }), row(2, { primary: 1, term: 4 }), row(3, { role: 'primary', primary: 3, term: 4 })])).toBe('two primaries in term 4: replicas 1 and 3 (split brain; 3 of 3 answering)');
+  // An old primary, cut off, that has not heard of term 5 yet: stale, and the cluster has its primary.
+  expect(verdict([row(1, { role: 'primary', primary: 1, term: 4 }), row(2, { role: 'primary', primary: 2, term: 5 }), row(3, { primary: 2, term: 5 })])).toBe('replica 2 is the primary of term 5 (3 of 3 answering); replica 1 still claims term 4 (a stale primary: its term is over)');
+  expect(verdict([row(1, { role: 'candidate', term: 6 }), row(2, { role: 'primary', primary: 2, term: 5 }), row(3, { primary: 2, term: 5 })])).toBe('replica 2 is the primary of term 5, but replica 1 follows no one (3 of 3 answering)');
+  expect(verdict([row(1, { role: 'candidate', term: 6 }), row(2, undefined), row(3, { term: 6 })])).toBe('no primary (2 of 3 answering); an election is under way');
+
+  // Lab 6 gives no terms: no term column, and any two primaries are one too many.
+  const lab6 = [row(1, { role: 'primary', primary: 1 }), row(2, { primary: 1 }), row(3, { role: 'primary', primary: 3 })];
+  expect(render(lab6).split('\n')[0]).toMatch(/^replica\s+address\s+process\s+role\s+primary\s+log\s+commit\s+alive$/);
+  expect(verdict(lab6)).toBe('more than one primary: replicas 1 and 3 (3 of 3 answering)');
 });
