@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Chalk } from 'chalk';
 import { describeGraded, grade, groupsDir, selectPhases } from './engine.js';
-import { parseCommand } from './harness/command.js';
+import { assignCommands } from './harness/command.js';
 import { GroupRegistry } from './harness/groups.js';
 import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
@@ -23,9 +23,11 @@ what to grade (default: your code in starter/NN-name):
   --solution            the reference solution
   --impl DIR            the TypeScript programs in DIR, or in DIR/starter/NN-name when DIR is a
                         copy of the student repository
-  --cmd "COMMAND"       run the lab's server as COMMAND; the grader appends the flags the spec
-                        defines (--port N, ...). Any language: --cmd "python3 server.py"
-  --cmd NAME="COMMAND"  the same for another program of the lab: --cmd client="./client"
+  --cmd "COMMAND"       run the lab's main program (its server; the replica in labs 6-7) as
+                        COMMAND; the grader appends the flags the spec defines (--port N, ...).
+                        Any language: --cmd "python3 server.py"
+  --cmd NAME="COMMAND"  the same for the lab's program NAME: --cmd client="./client"; one --cmd
+                        per program, and NAME one of the lab's programs
 
 what to run:
   --phase ID            only this phase (1.3) or group (1); repeatable
@@ -140,17 +142,13 @@ async function main(): Promise<number> {
   }
   const impl = values.solution ? 'solution' : values.impl ? implFolder(path.resolve(cwd, values.impl), dir) : 'starter';
 
-  const commands: Record<string, string> = {};
-  for (const given of values.cmd ?? []) {
-    const named = /^([\w-]+)=(.*)$/s.exec(given);
-    const [program, command] = named && lab.programs[named[1]!] ? [named[1]!, named[2]!] : [lab.mainProgram, given];
-    if (!command.trim()) fail(`--cmd for ${program} is empty`);
-    try {
-      parseCommand(command);
-    } catch (error) {
-      fail((error as Error).message.replace(/^--cmd:/, `--cmd for ${program}:`));
-    }
-    commands[program] = command;
+  let commands: Record<string, string> = {};
+  try {
+    // The other labs are read only to say, of a program this lab lacks, which lab has it.
+    const others = values.cmd?.length ? await Promise.all(labDirs(root).map((d) => loadLab(root, d))) : [];
+    commands = assignCommands(values.cmd ?? [], lab, others);
+  } catch (error) {
+    fail((error as Error).message);
   }
 
   const phases = values.phase ?? [];

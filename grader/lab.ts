@@ -37,6 +37,13 @@ export interface LabSpec {
   title: string;
   /** The program that a plain `--cmd "..."` replaces. */
   mainProgram: string;
+  /**
+   * The earlier lab whose finished code this lab's starter holds, by design ("05-persistence":
+   * starter/06-replication has lab 5's service working, for lab 6 to build on). Releasing this
+   * lab hands that code out: the export and the Gradescope package say so, and refuse while that
+   * lab is declared still open. Followed on: what that lab carries is handed out too.
+   */
+  carries?: string;
   programs: Record<string, ProgramSpec>;
   phases: PhaseSpec[];
 }

@@ -80,3 +80,48 @@ export function windowsProblem(words: string[], platform: NodeJS.Platform = proc
   const broken = words.find((w) => /[\r\n]/.test(w));
   return broken === undefined ? undefined : `${words[0]} runs under cmd.exe, which cannot pass an argument holding a line break: ${JSON.stringify(broken)}`;
 }
+
+/** A lab as far as --cmd cares: its number, its programs, and the one a plain --cmd replaces. */
+export interface CommandTargets {
+  number: number;
+  mainProgram: string;
+  programs: Record<string, unknown>;
+}
+
+/**
+ * Which program each --cmd replaces. `--cmd "COMMAND"` is the lab's main program's;
+ * `--cmd NAME="COMMAND"` is program NAME's. A NAME the lab does not have, or two --cmd for one
+ * program, is refused before anything starts, since either would otherwise turn into a later
+ * "command not found" in every phase. `others` are the kit's other labs, to say where a NAME
+ * the lab lacks does exist.
+ */
+export function assignCommands(given: string[], lab: CommandTargets, others: CommandTargets[] = []): Record<string, string> {
+  const commands: Record<string, string> = {};
+  const programs = Object.keys(lab.programs);
+  for (const option of given) {
+    // A first word NAME=... (a name with no space, no path) names a program: no program's
+    // command can start so, since no shell runs it to read an assignment.
+    const named = /^([\w-]+)=(.*)$/s.exec(option);
+    const [program, command] = named ? [named[1]!, named[2]!] : [lab.mainProgram, option];
+    if (!lab.programs[program]) {
+      // The nearest lab that has one: most likely the lab whose command line this was copied from.
+      const nearest = others
+        .filter((other) => other.number !== lab.number && other.programs[program])
+        .sort((a, b) => Math.abs(a.number - lab.number) - Math.abs(b.number - lab.number) || a.number - b.number)[0];
+      const hint = nearest ? `; lab ${nearest.number} has one` : '';
+      throw new CommandSyntaxError(`--cmd ${program}=...: lab ${lab.number} has no program '${program}' (its programs: ${programs.join(', ')})${hint}`);
+    }
+    if (commands[program] !== undefined) {
+      const plain = program === lab.mainProgram ? ` (a plain --cmd is ${program}'s)` : '';
+      throw new CommandSyntaxError(`--cmd for ${program} is given twice${plain}: "${commands[program]}" and "${command}"; give one`);
+    }
+    if (!command.trim()) throw new CommandSyntaxError(`--cmd for ${program} is empty`);
+    try {
+      parseCommand(command);
+    } catch (error) {
+      throw new CommandSyntaxError((error as Error).message.replace(/^--cmd:/, `--cmd for ${program}:`));
+    }
+    commands[program] = command;
+  }
+  return commands;
+}

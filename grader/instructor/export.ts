@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabSpec } from '../lab.js';
 import { loadLab, namesLab, releaseFile, type Release } from '../labs.js';
+import { carriedLabs, carriesLines, earlierSolutionsProblems } from './carries.js';
 import { importClosure, type KitSource, PackageRefused, packageSource, sourceLabDirs } from './sources.js';
 import { parseOptions, usageError } from './usage.js';
 
@@ -24,6 +25,11 @@ const usage = `usage: npm run export -- --out DIR [options]
                         have released: the others are named in the export as not released yet
   --lab N               the lab the GitHub Classroom workflow grades unless the SWITCHBOARD_LAB
                         variable says otherwise (default: the first exported lab)
+  --open LIST           labs whose students may still be working on them, e.g. 5: the export is
+                        refused while a lab's starter holds an open lab's finished code
+                        (starter/06-replication holds lab 5's), or a lab's it does not release
+  --include-earlier-solutions
+                        export even so
   --from-working-tree   build from the files as they are now; by default the export is built
                         from what is committed (HEAD), and refused while a file it would hold
                         differs from HEAD or is untracked`;
@@ -77,11 +83,23 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/@@(\w+)@@/g, (whole, key: string) => values[key] ?? whole);
 }
 
-function studentReadme(source: KitSource, labs: LabSpec[], lab: LabSpec): string {
+/** For the student README: which labs start from an earlier lab's finished code, or nothing. */
+function carriesNote(labs: LabSpec[], allLabs: LabSpec[]): string {
+  const notes = labs.flatMap((lab) => {
+    const chain = carriedLabs(lab, allLabs);
+    if (!chain.length) return [];
+    const [nearest, ...further] = chain.map((l) => `lab ${l.number}`);
+    return [`- \`starter/${lab.dir}/\` holds the finished code of ${nearest}${further.length ? ` (and through it of ${further.join(' and ')})` : ''}.`];
+  });
+  if (!notes.length) return '';
+  return `\nSome labs start from an earlier lab working: their starter holds that lab's finished code (its\nreference solution), so that a lab never depends on your last one; its handout says how to\nswap in your own.\n\n${notes.join('\n')}\n`;
+}
+
+function studentReadme(source: KitSource, labs: LabSpec[], allLabs: LabSpec[], lab: LabSpec): string {
   const rows = labs.map(
     (l) => `| ${l.number} | ${l.title} | [labs/${l.dir}/README.md](labs/${l.dir}/README.md) | [spec/${l.dir}.md](spec/${l.dir}.md) | \`starter/${l.dir}/\` |`,
   );
-  return fill(source.read(`${templates}/student-README.md`).toString('utf8'), { LAB: String(lab.number), LABS_TABLE: rows.join('\n') });
+  return fill(source.read(`${templates}/student-README.md`).toString('utf8'), { LAB: String(lab.number), LABS_TABLE: rows.join('\n'), CARRIES: carriesNote(labs, allLabs) });
 }
 
 /** The lab folders the user named among `all`, in order; a usage error names one that is not there. */
@@ -94,7 +112,15 @@ function chosenLabs(all: string[], given: string | undefined): string[] {
 
 async function main(): Promise<number> {
   const values = parseOptions(usage, {
-    options: { out: { type: 'string' }, labs: { type: 'string' }, lab: { type: 'string' }, 'from-working-tree': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      out: { type: 'string' },
+      labs: { type: 'string' },
+      lab: { type: 'string' },
+      open: { type: 'string' },
+      'include-earlier-solutions': { type: 'boolean' },
+      'from-working-tree': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (!values.out) usageError(usage, 'where to? --out DIR');
@@ -121,7 +147,15 @@ async function main(): Promise<number> {
   // The selection ran last on the source it builds from: `all` and `dirs` are that source's.
   dirs = chosenLabs((all = sourceLabDirs(source)), values.labs);
   if (dirs.length === 0) usageError(usage, 'there are no labs to export');
-  const labs = await Promise.all(dirs.map((dir) => loadLab(root, dir)));
+  const allLabs = await Promise.all(all.map((dir) => loadLab(root, dir)));
+  const labs = allLabs.filter((l) => dirs.includes(l.dir));
+  // A starter may hold an earlier lab's solution (lab.ts says which): not while that lab is open.
+  const open = values.open ? chosenLabs(all, values.open) : [];
+  const problems = earlierSolutionsProblems(labs, allLabs, open, { releasedAll: true });
+  if (problems.length && !values['include-earlier-solutions']) {
+    process.stderr.write(`export: refused, as it would hand out a lab's solution:\n${problems.map((p) => `  ${p}\n`).join('')}release it with those labs once they have closed, or pass --include-earlier-solutions to release it anyway\n`);
+    return 1;
+  }
   const graded = values.lab ? labs.find((l) => namesLab(l.dir, values.lab!)) : labs[0];
   if (!graded) usageError(usage, `--lab ${values.lab} is not among the exported labs (${labs.map((l) => l.number).join(', ')})`);
 
@@ -135,7 +169,7 @@ async function main(): Promise<number> {
   };
   for (const file of files) write(file, source.read(file), source.mode(file));
   write('package.json', studentPackage(source, kitTestsLeft));
-  write('README.md', studentReadme(source, labs, graded));
+  write('README.md', studentReadme(source, labs, allLabs, graded));
   const nodeMajor = process.versions.node.split('.')[0]!;
   write('.github/workflows/classroom.yml', fill(source.read(`${templates}/classroom.yml`).toString('utf8'), { LAB: String(graded.number), NODE_MAJOR: nodeMajor }));
   write('.github/classroom/report.mjs', source.read(`${templates}/classroom-report.mjs`));
@@ -145,6 +179,8 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${out}: a student repository with lab(s) ${labs.map((l) => `${l.number} ${l.dir}`).join(', ')} (${files.length + 5} files)\n` +
       `built from ${source.description}\n` +
+      carriesLines(labs, allLabs).map((line) => `${line}\n`).join('') +
+      problems.map((p) => `included as --include-earlier-solutions asks: ${p}\n`).join('') +
       (release.notYet.length ? `not released yet (named so; of them, only the test helpers an exported lab uses are included): ${release.notYet.join(', ')}\n` : '') +
       `GitHub Classroom grades lab ${graded.number} unless the SWITCHBOARD_LAB variable says otherwise.\n` +
       `Next: cd there, \`npm ci && npm run lab ${graded.number}\` to try it, then push it as the assignment's template repository.\n`,

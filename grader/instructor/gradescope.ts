@@ -9,7 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLab } from '../labs.js';
+import { labDirs, loadLab, namesLab } from '../labs.js';
+import { carriesLines, earlierSolutionsProblems } from './carries.js';
 import { importClosure, type KitSource, PackageRefused, packageSource } from './sources.js';
 import { labOption, parseOptions, shownPath, usageError } from './usage.js';
 import { makeZip, type ZipEntry } from './zip.js';
@@ -27,6 +28,10 @@ const usage = `usage: npm run gradescope -- --lab N --out FILE.zip [options]
                               (default: after_published)
   --node VERSION              the Node.js version setup.sh installs (default: this one, ${process.versions.node})
   --timeout SECONDS           stop grading one submission after this long (default: 900)
+  --open LIST                 labs whose students may still be working on them, e.g. 5: refused
+                              while this lab's starter, which the package holds, has an open
+                              lab's finished code (starter/06-replication has lab 5's)
+  --include-earlier-solutions build the package even so
   --from-working-tree         build from the files as they are now; by default the package is
                               built from what is committed (HEAD), and refused while a file it
                               would hold differs from HEAD or is untracked`;
@@ -62,6 +67,8 @@ async function main(): Promise<number> {
       'hidden-visibility': { type: 'string' },
       node: { type: 'string' },
       timeout: { type: 'string' },
+      open: { type: 'string' },
+      'include-earlier-solutions': { type: 'boolean' },
       'from-working-tree': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -76,6 +83,21 @@ async function main(): Promise<number> {
   if (!/^\d+\.\d+\.\d+$/.test(node) || major < 20 || (major === 20 && minor < 19)) usageError(usage, `--node wants a version like 20.19.0 (20.19 or newer), got "${node}"`);
   const timeout = values.timeout ?? '900';
   if (!/^\d+$/.test(timeout)) usageError(usage, `--timeout wants a whole number of seconds, got "${timeout}"`);
+
+  // The starter goes in for files a submission leaves out, and a submission's output can show any
+  // file it reads: an earlier lab's finished code in it (lab.ts says which) must not be open.
+  const all = await Promise.all(labDirs(root).map((d) => loadLab(root, d)));
+  const open = (values.open ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => all.find((l) => namesLab(l.dir, name))?.dir ?? usageError(usage, `--open: there is no lab "${name}"`));
+  const graded = all.find((l) => l.dir === dir)!;
+  const problems = earlierSolutionsProblems([graded], all, open);
+  if (problems.length && !values['include-earlier-solutions']) {
+    process.stderr.write(`gradescope: refused, as the package would hold a lab's solution:\n${problems.map((p) => `  ${p}\n`).join('')}build it once that lab has closed, or pass --include-earlier-solutions to build it anyway\n`);
+    return 1;
+  }
 
   let built;
   try {
@@ -102,6 +124,8 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${shownPath(cwd, out)}: lab ${lab.number} (${lab.title}), ${entries.length} files, Node ${node}\n` +
       `built from ${source.description}\n` +
+      carriesLines([graded], all).map((line) => `${line} (in the package, for files a submission leaves out)\n`).join('') +
+      problems.map((p) => `included as --include-earlier-solutions asks: ${p}\n`).join('') +
       `phases ${lab.phases.map((p) => p.id).join(' ')}; ${points} points, of which ${hidden.length ? `${hidden.map((p) => `${p.id} (${p.points})`).join(', ')} hidden, shown ${visibility}` : 'none hidden'}\n` +
       `On Gradescope: a Programming Assignment, autograder points ${points}; Configure Autograder, Zip file upload, this file, Update Autograder.\n`,
   );

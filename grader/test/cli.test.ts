@@ -53,6 +53,9 @@ test('usage errors exit 2 and say what is wrong', async () => {
   const noPhase = await execa(process.execPath, ['--import', 'tsx', cli, '1', '--phase', '7'], { cwd: root, reject: false });
   expect(noPhase.exitCode).toBe(2);
   expect(noPhase.stderr).toContain('lab 1 has no phase 7; its phases are 1.1, 1.2, 1.3, 1.4, 1.5');
+  const noProgram = await execa(process.execPath, ['--import', 'tsx', cli, '7', '--cmd', 'python3 replica.py', '--cmd', 'client=python3 client.py'], { cwd: root, reject: false });
+  expect(noProgram.exitCode).toBe(2);
+  expect(noProgram.stderr).toMatch(/^--cmd client=\.\.\.: lab 7 has no program 'client' \(its programs: replica\); lab 6 has one\n/);
   const help = await execa(process.execPath, ['--import', 'tsx', cli, '--help'], { cwd: root, reject: false });
   expect(help.exitCode).toBe(0);
   expect(help.stdout).toContain('1  TCP echo server and client');

@@ -1,12 +1,15 @@
 // Splitting --cmd: quotes keep paths with spaces in one word, Windows paths need no quoting, and
-// a program Windows runs through cmd.exe (.cmd, .bat) gets its arguments as they were split.
+// a program Windows runs through cmd.exe (.cmd, .bat) gets its arguments as they were split; each
+// --cmd goes to a program the lab has, once.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { CommandSyntaxError, parseCommand, splitCommand } from '../harness/command.js';
+import { assignCommands, CommandSyntaxError, parseCommand, splitCommand } from '../harness/command.js';
+import { root } from './support.js';
 import { GradeFailure } from '../harness/wait.js';
+import { labDirs, loadLab } from '../labs.js';
 
 describe('splitting --cmd', () => {
   test.each([
@@ -59,5 +62,43 @@ describe('splitting --cmd', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('which program each --cmd replaces', () => {
+  // The kit's own registries, so that a lab that gains or loses a program keeps these honest.
+  const labs = Promise.all(labDirs(root).map((dir) => loadLab(root, dir)));
+  const lab = async (n: number) => (await labs).find((l) => l.number === n)!;
+
+  test('a plain --cmd is the main program\'s, NAME= the program NAME\'s', async () => {
+    expect(assignCommands(['python3 replica.py', 'client=python3 client.py'], await lab(6), await labs)).toEqual({ replica: 'python3 replica.py', client: 'python3 client.py' });
+    expect(assignCommands(['replica=./r'], await lab(7), await labs)).toEqual({ replica: './r' });
+    // An = further in is an argument, not a name: java -Dx=y, --name=x, a path.
+    expect(assignCommands(['java -Dport=1 Main', 'client=./c --name=x'], await lab(5), await labs)).toEqual({ server: 'java -Dport=1 Main', client: './c --name=x' });
+    expect(assignCommands(['./bin/a=b'], await lab(1), await labs)).toEqual({ server: './bin/a=b' });
+  });
+
+  test('a program the lab does not have is refused, naming its programs and the nearest lab that has one', async () => {
+    const refuse = async (given: string[], n: number) => {
+      try {
+        assignCommands(given, await lab(n), await labs);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CommandSyntaxError);
+        return (error as Error).message;
+      }
+      throw new Error(`${given.join(' ')} was accepted for lab ${n}`);
+    };
+    expect(await refuse(['python3 replica.py', 'client=python3 client.py'], 7)).toBe("--cmd client=...: lab 7 has no program 'client' (its programs: replica); lab 6 has one");
+    expect(await refuse(['replica=./r'], 5)).toBe("--cmd replica=...: lab 5 has no program 'replica' (its programs: server, client); lab 6 has one");
+    expect(await refuse(['srever=./s'], 1)).toBe("--cmd srever=...: lab 1 has no program 'srever' (its programs: server, client)");
+  });
+
+  test('two --cmd for one program are refused, never the later one quietly winning', async () => {
+    expect(() => assignCommands(['./a', 'replica=./b'], { number: 6, mainProgram: 'replica', programs: { replica: {}, client: {} } })).toThrow(
+      '--cmd for replica is given twice (a plain --cmd is replica\'s): "./a" and "./b"; give one',
+    );
+    expect(() => assignCommands(['client=./a', 'client=./b'], { number: 6, mainProgram: 'replica', programs: { replica: {}, client: {} } })).toThrow(/--cmd for client is given twice: "\.\/a" and "\.\/b"/);
+    expect(() => assignCommands(['client='], { number: 6, mainProgram: 'replica', programs: { replica: {}, client: {} } })).toThrow('--cmd for client is empty');
+    expect(() => assignCommands(['client=python "x'], { number: 6, mainProgram: 'replica', programs: { replica: {}, client: {} } })).toThrow(/^--cmd for client: the double quote/);
   });
 });

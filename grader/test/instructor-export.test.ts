@@ -2,19 +2,23 @@
 // what students need and nothing from solutions/ or any hidden/ folder (no such file, no copy of
 // one under another name, no distinctive line of one), install with `npm ci`, and grade lab 1's
 // starter at zero; its GitHub Classroom report script must turn that run into per-phase points.
+// A lab whose starter holds an earlier lab's finished code says so, and is refused while that lab
+// is open or not released with it.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { filesUnder } from '../instructor/kit-files.js';
-import { labDirs } from '../labs.js';
+import { carriedLabs, earlierSolutionsProblems } from '../instructor/carries.js';
+import { labDirs, loadLab } from '../labs.js';
 import { kitCopy, removeDir, runInstructor, tempDir } from './fixtures/instructor/submissions.js';
 import { ms } from './support.js';
 
 const scratch = tempDir('export');
 const out = path.join(scratch, 'student');
 let exported: string[];
+let made: { stdout: unknown; stderr: unknown; exitCode?: number };
 /** Packages are built from what is committed: a committed copy of the kit as it is now. */
 let root: string;
 
@@ -28,7 +32,7 @@ function npm(args: string[], timeout: number) {
 
 beforeAll(async () => {
   root = kitCopy(path.join(scratch, 'kit'));
-  const made = await runInstructor('export', ['--out', out], { kit: root });
+  made = await runInstructor('export', ['--out', out], { kit: root });
   expect(made.exitCode, String(made.stderr)).toBe(0);
   exported = filesUnder(out, '.').map((f) => f.replace(/^\.\//, ''));
 }, ms(60_000));
@@ -121,4 +125,53 @@ describe('npm run export', () => {
     expect(workflow).toContain("vars.SWITCHBOARD_LAB || '1'");
     expect(workflow).toContain('runners: grader');
   }, ms(240_000));
+});
+
+describe('a starter that holds an earlier lab\'s finished code', () => {
+  const kit = path.resolve(import.meta.dirname, '..', '..');
+  const labs = Promise.all(labDirs(kit).map((dir) => loadLab(kit, dir)));
+  const lab = async (n: number) => (await labs).find((l) => l.number === n)!;
+
+  test('is declared in lab.ts: every starter file that is an earlier lab\'s finished file (not its starter\'s) belongs to a lab it carries', async () => {
+    for (const later of await labs) {
+      const carried = carriedLabs(later, await labs).map((l) => l.dir);
+      for (const earlier of (await labs).filter((l) => l.number < later.number)) {
+        const finished = readdirSync(path.join(kit, 'starter', later.dir)).filter((file) => {
+          const solution = path.join(kit, 'solutions', earlier.dir, file);
+          const starter = path.join(kit, 'starter', earlier.dir, file);
+          const same = (a: string, b: string) => existsSync(a) && existsSync(b) && hash(a) === hash(b);
+          return file.endsWith('.ts') && same(path.join(kit, 'starter', later.dir, file), solution) && !same(starter, solution);
+        });
+        if (finished.length) expect(carried, `starter/${later.dir} has ${earlier.dir}'s finished ${finished.join(', ')}`).toContain(earlier.dir);
+      }
+    }
+    expect(carriedLabs(await lab(7), await labs).map((l) => l.number)).toEqual([6, 5, 3]);
+  });
+
+  test('is refused while that lab is open or not released with it; released with it and closed, it is named', async () => {
+    const [three, five, six] = [await lab(3), await lab(5), await lab(6)];
+    expect(earlierSolutionsProblems([three, five, six], await labs, [], { releasedAll: true })).toEqual([]);
+    expect(earlierSolutionsProblems([three, five, six], await labs, ['05-persistence'], { releasedAll: true })).toEqual([
+      'starter/06-replication holds the finished code of lab 5 (05-persistence), which is still open (--open 5)',
+    ]);
+    expect(earlierSolutionsProblems([three, six], await labs, [], { releasedAll: true })).toEqual([
+      'starter/06-replication holds the finished code of lab 5 (05-persistence), which this export does not release',
+    ]);
+    // The Gradescope package of one lab asks only whether the labs it carries are open.
+    expect(earlierSolutionsProblems([six], await labs, [])).toEqual([]);
+    expect(String(made.stdout)).toContain('starter/07-consensus holds the finished code of lab 6 (06-replication) and, through it, lab 5 (05-persistence) and lab 3 (03-protocol)\n');
+    expect(readFileSync(path.join(out, 'README.md'), 'utf8')).toContain('- `starter/06-replication/` holds the finished code of lab 5 (and through it of lab 3).');
+  });
+
+  test('npm run export refuses before writing anything, naming each lab and what to do', async () => {
+    const refusedOut = path.join(scratch, 'refused');
+    const refused = await runInstructor('export', ['--out', refusedOut, '--labs', '1,2,3,4,5,6', '--open', '5'], { kit: root });
+    expect(refused.exitCode).toBe(1);
+    expect(String(refused.stderr)).toBe(
+      "export: refused, as it would hand out a lab's solution:\n" +
+        '  starter/06-replication holds the finished code of lab 5 (05-persistence), which is still open (--open 5)\n' +
+        'release it with those labs once they have closed, or pass --include-earlier-solutions to release it anyway',
+    );
+    expect(existsSync(refusedOut)).toBe(false);
+  }, ms(60_000));
 });

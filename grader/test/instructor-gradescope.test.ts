@@ -1,7 +1,7 @@
 // `npm run gradescope`: the package is unpacked into a temporary root laid out as Gradescope lays
 // out /autograder (source/, submission/, results/), and run_autograder runs there, as Gradescope
 // runs it, against lab 1's reference solution, its starter and a submission with nothing to grade.
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -97,4 +97,16 @@ describe('npm run gradescope', () => {
     expect(results.tests.length).toBeGreaterThan(5);
     expect(results.output).toMatch(/Nothing to grade: neither a student repository .* Submit your repository, or server\.ts and client\.ts/);
   });
+
+  test('a lab whose starter holds an open lab\'s finished code is refused, and named when it is not open', async () => {
+    // Refused before the package is built, so the kit as it is serves.
+    const refused = await runInstructor('gradescope', ['--lab', '6', '--open', '5', '--out', path.join(home, 'lab6.zip')]);
+    expect(refused.exitCode).toBe(1);
+    expect(String(refused.stderr)).toBe(
+      "gradescope: refused, as the package would hold a lab's solution:\n" +
+        '  starter/06-replication holds the finished code of lab 5 (05-persistence), which is still open (--open 5)\n' +
+        'build it once that lab has closed, or pass --include-earlier-solutions to build it anyway',
+    );
+    expect(existsSync(path.join(home, 'lab6.zip'))).toBe(false);
+  }, ms(30_000));
 });

@@ -13,6 +13,7 @@ export default defineLab({
   dir: '05-persistence',
   title: 'durable chat: a write-ahead log, crash recovery and compaction',
   mainProgram: 'server',
+  carries: '03-protocol', // the starter has lab 3's codec finished: the frames, values and wildcards
   programs: {
     server: { file: 'server.ts', listens: true, flags: serverFlags },
     client: { file: 'client.ts', listens: false, flags: ({ port }) => ['--port', String(port)] },

@@ -18,6 +18,7 @@ export default defineLab({
   dir: '06-replication',
   title: 'replicated chat: primary-backup, heartbeats, ring election, client failover',
   mainProgram: 'replica',
+  carries: '05-persistence', // the starter has lab 5's service and log finished, for the replicas to keep
   programs: {
     replica: { file: 'replica.ts', listens: true, flags: replicaFlags },
     client: { file: 'client.ts', listens: false, flags: ({ replicas }) => ['--replicas', String(replicas)] },

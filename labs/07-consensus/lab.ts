@@ -23,6 +23,7 @@ export default defineLab({
   dir: '07-consensus',
   title: 'consensus: terms, majority-confirmed primaries, log repair, under pauses and partitions',
   mainProgram: 'replica',
+  carries: '06-replication', // the starter has lab 6's replica finished: what this lab makes safe
   programs: {
     replica: { file: 'replica.ts', listens: true, flags: replicaFlags },
   },

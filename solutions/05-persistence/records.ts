@@ -57,30 +57,17 @@ export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPaylo
   return { offset, end, type: bytes[offset + 8]!, payload: bytes.subarray(offset + recordHeaderBytes, end) };
 }
 
-export interface Scan {
-  /** The intact records from offset 0, one after another. */
-  records: Intact[];
-  /** Where they stop: the file's length if the whole file is records. */
-  end: number;
-  /** An intact record somewhere after `end`, if any: then the file is damaged, not torn. */
-  intactAfter: number | undefined;
-}
-
-/** Reads a log file's records (spec section 8, steps 3 and 4). */
-export function scanLog(bytes: Buffer): Scan {
-  const records: Intact[] = [];
-  let at = 0;
-  for (let record = intactAt(bytes, at); record; record = intactAt(bytes, at)) {
-    records.push(record);
-    at = record.end;
+/**
+ * Past `end`, the first offset where no intact record begins, the first offset at which one does,
+ * or undefined (spec section 8, step 4): damage is followed by intact records, a torn tail is not.
+ * Most offsets fail at once: their length field points past the end of the file, or over the
+ * maximum.
+ */
+export function intactAfter(bytes: Buffer, end: number): number | undefined {
+  for (let q = end + 1; q + recordHeaderBytes <= bytes.length; q++) {
+    if (intactAt(bytes, q)) return q;
   }
-  // Past the first bad offset, is there an intact record anywhere? Most offsets fail at once: their
-  // length field points past the end of the file, or over the maximum.
-  let intactAfter: number | undefined;
-  for (let q = at + 1; q + recordHeaderBytes <= bytes.length && intactAfter === undefined; q++) {
-    if (intactAt(bytes, q)) intactAfter = q;
-  }
-  return { records, end: at, intactAfter };
+  return undefined;
 }
 
 /** An intact record's payload as a map. Throws DecodeError if it is not one. */

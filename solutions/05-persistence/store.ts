@@ -9,7 +9,7 @@
 // Recovery reads everything before it changes anything: a directory it refuses is left as it was.
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { RecordType, decodePayload, encodeRecord, intactAt, scanLog, type Intact } from './records.js';
+import { RecordType, decodePayload, encodeRecord, intactAfter, intactAt, type Intact } from './records.js';
 import { DecodeError, type ValueMap } from './values.js';
 
 export type SyncMode = 'batch' | 'each' | 'none';
@@ -89,12 +89,12 @@ export class Store {
     }
     this.lastIndex = snapshotIndex;
 
+    // One pass: each intact record is applied as it is read. (Holding all of a long log's records
+    // first, to apply them after, only gives the garbage collector work.)
     const bytes = existsSync(this.logFile) ? readFileSync(this.logFile) : Buffer.alloc(0);
-    const scan = scanLog(bytes);
-    if (scan.intactAfter !== undefined) {
-      throw new Refusal('log', scan.end, `intact records follow it (the first at offset ${scan.intactAfter})`);
-    }
-    for (const record of scan.records) {
+    let end = 0;
+    for (let record = intactAt(bytes, end); record; record = intactAt(bytes, end)) {
+      end = record.end;
       const payload = payloadOf('log', record);
       const index = payload.get('index') as bigint;
       // Left by a crash between the two halves of a compaction: the snapshot holds them already.
@@ -104,16 +104,19 @@ export class Store {
       this.lastIndex = index;
       this.logRecords++;
     }
+    // No intact record begins at `end`: a torn tail, unless intact records follow (damage).
+    const after = intactAfter(bytes, end);
+    if (after !== undefined) throw new Refusal('log', end, `intact records follow it (the first at offset ${after})`);
 
     this.durableIndex = this.lastIndex;
 
     // Decided: the server starts. Only now does anything change on disk.
     let dropped: string | undefined;
     this.fd = openSync(this.logFile, 'a');
-    if (scan.end < bytes.length) {
-      ftruncateSync(this.fd, scan.end);
+    if (end < bytes.length) {
+      ftruncateSync(this.fd, end);
       fsyncSync(this.fd);
-      dropped = `log: dropped ${bytes.length - scan.end} bytes at offset ${scan.end} (torn tail)`;
+      dropped = `log: dropped ${bytes.length - end} bytes at offset ${end} (torn tail)`;
     }
     rmSync(path.join(this.dir, 'snapshot.tmp'), { force: true });
     rmSync(path.join(this.dir, 'log.tmp'), { force: true });

@@ -7,7 +7,7 @@
 // length is caught like any other damaged byte. Whether an intact record says something sensible
 // (a known type, the fields its type needs) is the reader's next question, not this file's.
 //
-// Yours: encodeRecord and intactAt (phase 5.1), scanLog's search past the first bad offset (5.3).
+// Yours: encodeRecord and intactAt (phase 5.1), intactAfter, the search past the first bad offset (5.3).
 import zlib from 'node:zlib'; // zlib.crc32(bytes) is the checksum
 import { decodeValue } from './decode.js';
 import { NotImplemented } from './todo.js';
@@ -59,31 +59,12 @@ export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPaylo
   throw new NotImplemented('5.1', 'intactAt in records.ts');
 }
 
-export interface Scan {
-  /** The intact records from offset 0, one after another. */
-  records: Intact[];
-  /** Where they stop: the file's length if the whole file is records. */
-  end: number;
-  /** An intact record somewhere after `end`, if any: then the file is damaged, not torn. */
-  intactAfter: number | undefined;
-}
-
-/** Reads a log file's records (spec section 8, steps 3 and 4). */
-export function scanLog(bytes: Buffer): Scan {
-  const records: Intact[] = [];
-  let at = 0;
-  for (let record = intactAt(bytes, at); record; record = intactAt(bytes, at)) {
-    records.push(record);
-    at = record.end;
-  }
-  return { records, end: at, intactAfter: intactAfter(bytes, at) };
-}
-
 /**
- * Past the first bad offset `end`, the first offset q > end where an intact record starts, or
- * undefined if there is none (spec section 8, step 4): what tells real damage from a torn tail.
+ * Past `end`, the first offset where no intact record begins, the first offset q > end where an
+ * intact record starts, or undefined if there is none (spec section 8, step 4): what tells real
+ * damage from a torn tail.
  */
-function intactAfter(bytes: Buffer, end: number): number | undefined {
+export function intactAfter(bytes: Buffer, end: number): number | undefined {
   if (end === bytes.length) return undefined;
   throw new NotImplemented('5.3', 'intactAfter in records.ts');
 }

@@ -12,7 +12,7 @@
 // them are done.
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { RecordType, decodePayload, encodeRecord, intactAt, scanLog, type Intact } from './records.js';
+import { RecordType, decodePayload, encodeRecord, intactAfter, intactAt, type Intact } from './records.js';
 import { NotImplemented } from './todo.js';
 import { DecodeError, type ValueMap } from './values.js';
 
@@ -73,12 +73,14 @@ export class Store {
    *
    * 1. `snapshot`, if it exists: one intact record (intactAt with maxPayload 0xffff_ffff) of type
    *    SNAPSHOT filling the whole file, else Refusal('snapshot', 0, why). Apply it; S = its index.
-   * 2. `log` (missing: empty): scanLog(bytes). If scan.intactAfter is set, Refusal('log',
-   *    scan.end, why). For each record: payloadOf(), skip index <= S, require index ===
-   *    this.lastIndex + 1n (else Refusal), replay() it, set this.lastIndex, count this.logRecords.
-   *    At the end, this.durableIndex = this.lastIndex: what was read from disk is durable.
+   * 2. `log` (missing: empty): read its records from offset 0 with intactAt, one after another,
+   *    and apply each as you read it (holding 100,000 records first only makes work): payloadOf(),
+   *    skip index <= S, require index === this.lastIndex + 1n (else Refusal), replay() it, set
+   *    this.lastIndex, count this.logRecords. At `end`, the first offset where no intact record
+   *    begins: if intactAfter(bytes, end) finds one after it, Refusal('log', end, why). Then
+   *    this.durableIndex = this.lastIndex: what was read from disk is durable.
    * 3. Only now change files: open the log for appending (this.fd = openSync(logFile, 'a')); if
-   *    scan.end < bytes.length, ftruncateSync to scan.end, fsyncSync, and return a line such as
+   *    end < bytes.length, ftruncateSync to end, fsyncSync, and return a line such as
    *    `log: dropped N bytes at offset P (torn tail)`; delete snapshot.tmp and log.tmp; syncDir().
    */
   recover(apply: Apply): string | undefined {
