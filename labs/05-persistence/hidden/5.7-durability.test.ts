@@ -170,8 +170,8 @@ test('a compaction syncs the snapshot before renaming it, and replaces the log o
 });
 
 // The directories a power cut could leave at each reply and each step of a compaction, built
-// from the trace (crash-trace.ts): 16 by default, two at a time; --explore N runs N.
-const traced = exploreCount(16);
+// from the trace (crash-trace.ts): 12 by default, two at a time; --explore N runs N.
+const traced = exploreCount(12);
 
 test('power cuts at every point of the system-call record: what was synced before each reply recovers it, names included', { points: 3, timeoutMs: Math.max(90_000, 40_000 + traced * 2_500) }, async (h) => {
   const { server, dir, file } = await tracedServer(h, 5);

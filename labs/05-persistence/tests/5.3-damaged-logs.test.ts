@@ -129,9 +129,9 @@ function withoutLock(digests: Map<string, string>): Map<string, string> {
   return digests;
 }
 
-// Directories a crash could leave (tests/crash.ts), damaged as no crash can: 8 by default, about
+// Directories a crash could leave (tests/crash.ts), damaged as no crash can: 6 by default, about
 // 5 s; --explore N runs N.
-const damaged = exploreCount(8);
+const damaged = exploreCount(6);
 
 test('damage in directories a crash left: the server refuses, names the file and offset, and leaves every file as it was, twice', { points: 4, timeoutMs: Math.max(60_000, 30_000 + damaged * 2_500) }, async (h) => {
   const recording = await recordWorkload(h, { steps: 24, compactAfter: 6 });
