@@ -33,6 +33,8 @@ what to run:
   --phase ID            only this phase (1.3) or group (1); repeatable
   --hidden              include the instructor-only tests in labs/NN-name/hidden
   --repeat N            run N times; report every phase that failed at least once, and how often
+  --explore N           phases that search (crash states, fault schedules) try N cases each
+                        instead of their default; a failing case prints the seed that replays it
   --watch               run again whenever your code or the tests change
 
 reports:
@@ -52,7 +54,7 @@ function fail(message: string): never {
 }
 
 /** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
-const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
+const npmSwallows = ['watch', 'phase', 'repeat', 'explore', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
 
 /** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
 function optionsNpmTook(values: Record<string, unknown>): string[] {
@@ -92,6 +94,7 @@ async function main(): Promise<number> {
         phase: { type: 'string', multiple: true },
         hidden: { type: 'boolean' },
         repeat: { type: 'string' },
+        explore: { type: 'string' },
         watch: { type: 'boolean' },
         json: { type: 'string' },
         gradescope: { type: 'string' },
@@ -158,6 +161,12 @@ async function main(): Promise<number> {
   const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat wants a whole number of runs, got "${values.repeat}"`);
   if (values.watch && repeat > 1) fail('--watch and --repeat do not go together');
+  if (values.explore !== undefined) {
+    const explore = Number(values.explore);
+    if (!Number.isInteger(explore) || explore < 1) fail(`--explore wants a whole number of cases, at least 1, got "${values.explore}"`);
+    // The test workers read it (grader/explore/): how many cases each searching phase tries.
+    process.env.SWITCHBOARD_EXPLORE = String(explore);
+  }
 
   const colour = !process.env.NO_COLOR && (process.stdout.isTTY || Boolean(process.env.FORCE_COLOR));
   process.env.SWITCHBOARD_COLOR = colour ? '1' : '0';
