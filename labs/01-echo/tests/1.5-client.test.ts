@@ -1,10 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
-import { GradeFailure, phase } from '../../../grader/harness/index.js';
+import { GradeFailure, Random, phase } from '../../../grader/harness/index.js';
+import type { Harness } from '../../../grader/harness/index.js';
 
 const test = phase(lab, '1.5');
 
-test('lines typed are sent, and the replies printed', { points: 8 }, async (h) => {
+test('lines typed are sent, and the replies printed', { points: 7 }, async (h) => {
   const fake = await h.fakeServer();
   const client = await h.start('client', { params: { port: fake.port } });
   const link = await fake.accept({ from: client, what: 'the client to connect' });
@@ -25,7 +26,7 @@ test('lines typed are sent, and the replies printed', { points: 8 }, async (h) =
   await client.expectNextLine('split reply, wörld', { what: 'a reply that arrived in two pieces, cut inside the "ö", printed once, whole' });
 });
 
-test('quit and the end of input close the connection and exit 0', { points: 4 }, async (h) => {
+test('quit and the end of input close the connection and exit 0', { points: 3 }, async (h) => {
   const fake = await h.fakeServer();
   const byQuit = await h.start('client', { name: 'client (quit)', params: { port: fake.port } });
   const first = await fake.accept({ from: byQuit, name: 'fake server (quit)' });
@@ -42,7 +43,7 @@ test('quit and the end of input close the connection and exit 0', { points: 4 },
   await byEnd.expectExit(0);
 });
 
-test('an unreachable or vanished server is an error', { points: 8 }, async (h) => {
+test('an unreachable or vanished server is an error', { points: 4 }, async (h) => {
   const nobody = await h.claimPort('a port nothing listens on');
   const lonely = await h.start('client', { name: 'client (no server)', params: { port: nobody } });
   await lonely.expectExit('nonzero', { what: 'to exit with an error: nothing listens on its port' });
@@ -59,4 +60,113 @@ test('an unreachable or vanished server is an error', { points: 8 }, async (h) =
   await link.reset();
   await abandoned.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (abandoned.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
+});
+
+// The server going away, searched: each client below meets a fake server that closes (FIN) or
+// resets (RST) at a seeded random point, with lines typed and replies sent before it, some of
+// the replies in the same write as the close, and more input typed after it or none. The spec
+// (section 4, items 2, 4 and 6) says what the client does: every whole line printed, a message
+// on standard error, exit status 1; or status 0 when the user had finished first.
+type Ending =
+  | 'closes before any line'
+  | 'closes after a line'
+  | 'closes in the middle of a line'
+  | 'closes in the same write as its last lines'
+  | 'resets before any line'
+  | 'resets after a line'
+  | 'closes after the user is done';
+
+const words = ['echo', 'ping', 'hello', 'wörld', 'line', 'tcp', '✓', 'stream', 'fin', 'again', '42', 'half open'];
+
+async function meet(h: Harness, n: number, ending: Ending, typesAfter: boolean, random: Random, plan: string[]): Promise<void> {
+  const say = (step: string) => plan.push(step);
+  const line = () => Array.from({ length: random.int(1, 4) }, () => random.pick(words)).join(' ') + ` ${n}.${random.int(0, 1000)}`;
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { name: `client ${n}`, params: { port: fake.port } });
+  const link = await fake.accept({ from: client, name: `fake server ${n}` });
+  if (!ending.includes('before any line')) {
+    for (let i = random.int(1, 4); i > 0; i--) {
+      const text = line();
+      if (random.chance(0.5)) {
+        say(`the user types "${text}"`);
+        client.send(`${text}\n`);
+        await link.expectLine(text, { what: `the line typed into ${client.name}: "${text}"` });
+      }
+      say(`the server sends "${text}"`);
+      const bytes = Buffer.from(`${text}\n`);
+      const cut = random.int(1, bytes.length);
+      link.send(bytes.subarray(0, cut));
+      if (cut < bytes.length) link.send(bytes.subarray(cut));
+      await client.expectNextLine(text, { what: `the server's line "${text}" printed` });
+    }
+  }
+  let last: string[] = [];
+  let partial: string | undefined;
+  if (ending === 'closes after the user is done') {
+    const how = random.pick(['quit', 'exit', 'the end of input'] as const);
+    say(`the user ends with ${how}`);
+    if (how === 'the end of input') client.endInput();
+    else client.send(`${how}\n`);
+    await link.expectClosed({ what: `${client.name} to close its side after ${how}, without sending anything more` });
+    last = Array.from({ length: random.int(0, 3) }, line);
+    say(`the server sends ${last.length} more line(s) and closes`);
+    if (last.length > 0) link.send(last.map((l) => `${l}\n`).join(''));
+    link.end();
+    await client.expectExit(0, { what: 'to exit with status 0: the user had finished, then the server closed' });
+    // It MAY print replies that still arrive (section 4, item 4), and nothing else.
+    const late = { name: 'the replies sent after the user was done', test: (l: string) => last.includes(l.trimEnd()) };
+    await client.expectNoMoreOutput({ what: 'no line the server did not send', allow: late });
+    return;
+  }
+  if (ending === 'closes in the same write as its last lines') {
+    last = Array.from({ length: random.int(1, 4) }, line);
+    if (random.chance(0.5)) partial = line();
+    say(`the server sends ${last.length} line(s)${partial ? ` and "${partial}" without a newline` : ''} and closes, all in one write`);
+    link.send(last.map((l) => `${l}\n`).join('') + (partial ?? ''));
+    link.end();
+  } else if (ending === 'closes in the middle of a line') {
+    partial = line();
+    say(`the server sends "${partial}" without a newline and closes`);
+    link.send(partial);
+    link.end();
+  } else if (ending.startsWith('closes')) {
+    say('the server closes (FIN)');
+    link.end();
+  } else {
+    say('the server resets the connection (RST)');
+    await link.reset();
+  }
+  if (typesAfter) {
+    const more = Array.from({ length: random.int(1, 3) }, line);
+    say(`the user types ${more.length} more line(s)`);
+    for (const text of more) client.send(`${text}\n`);
+  } else say('the user types nothing more');
+  await client.expectExit(1, { what: 'to exit with status 1 (the server went away before the user finished), without waiting for more input' });
+  if (last.length > 0) await client.expectNextLines(last, { what: 'the whole lines that came with the close' });
+  // A last piece without a newline MAY be printed as a line, or dropped (section 4, item 2).
+  const allow = partial === undefined ? undefined : { name: `the last piece "${partial}" without a newline`, test: (l: string) => l.trimEnd() === partial };
+  await client.expectNoMoreOutput({ what: 'nothing but the lines the server sent (messages go to standard error)', allow });
+  if (client.stderrLines().length === 0) throw new GradeFailure(`${client.name} exited with status 1 but printed no message on standard error`);
+}
+
+test('the server goes away at random points: the lines printed, a message, exit 1', { points: 6 }, async (h) => {
+  const endings: Ending[] = [
+    'closes before any line',
+    'closes after a line',
+    'closes in the middle of a line',
+    'closes in the same write as its last lines',
+    'resets before any line',
+    'resets after a line',
+    'closes after the user is done',
+  ];
+  // Half of the clients get more input after the server is gone, half none: both must end.
+  const typing = h.random.shuffle(endings.map((_, i) => i % 2 === 0));
+  const meetings = endings.map((ending, i) => ({ n: i + 1, ending, typesAfter: typing[i]!, random: new Random(h.random.int(0, 2 ** 31)), plan: [] as string[] }));
+  const outcomes = await Promise.allSettled(meetings.map((m) => meet(h, m.n, m.ending, m.typesAfter, m.random, m.plan)));
+  const failed = outcomes.findIndex((o) => o.status === 'rejected');
+  if (failed >= 0) {
+    const { n, ending, plan } = meetings[failed]!;
+    const reason = (outcomes[failed] as PromiseRejectedResult).reason as Error;
+    throw new GradeFailure(`client ${n} (the server ${ending}): ${plan.join(', then ')}; and then: ${reason.message}`);
+  }
 });
