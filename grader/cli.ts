@@ -1,6 +1,7 @@
 // `npm run lab <number|name> [-- options]`: grades one lab and prints the report.
 // Exit status: 0 at full marks, 1 below, 2 for a usage error.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
 import { renderRepeat, renderRun, type Style } from './report/terminal.js';
 import type { RunResult } from './results.js';
+import { makePlan, planFromEnv } from './sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,6 +42,8 @@ reports:
   --logs DIR            keep this run's logs in DIR (default: a new folder in .switchboard/runs)
   --trace               write every test's trace (a space-time diagram, trace.html beside its
                         logs), not only the failed tests'
+  --sandbox             confine the programs as grading others' code does (Linux): a grading
+                        user when run as root, bubblewrap, limits (see README, for instructors)
   --verbose             the whole transcript and every process's last lines for each failure
 
 environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`);
@@ -50,7 +54,7 @@ function fail(message: string): never {
 }
 
 /** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
-const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
+const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace', 'sandbox'];
 
 /** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
 function optionsNpmTook(values: Record<string, unknown>): string[] {
@@ -96,6 +100,7 @@ async function main(): Promise<number> {
         junit: { type: 'string' },
         logs: { type: 'string' },
         trace: { type: 'boolean' },
+        sandbox: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -107,7 +112,7 @@ async function main(): Promise<number> {
   const eaten = optionsNpmTook(values);
   if (eaten.length) {
     // npm passed the options' values on as stray arguments; with one such option, they pair up.
-    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden', 'trace'].includes(o));
+    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden', 'trace', 'sandbox'].includes(o));
     const values = positionals.slice(1);
     const shown = eaten.map((o) => (valued.length === 1 && o === valued[0] && values.length === 1 ? `--${o} ${values[0]}` : `--${o}`));
     process.stderr.write(
@@ -183,7 +188,16 @@ async function main(): Promise<number> {
 
   const progress = process.stderr.isTTY ? process.stderr : undefined;
   const logs = values.logs ? path.resolve(cwd, values.logs) : undefined;
-  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace) };
+  // Grading someone else's code: its programs confined (grader/sandbox). `npm run grade` and the
+  // Gradescope autograder hand their plan over; --sandbox makes one here (no network namespace).
+  let sandbox = planFromEnv();
+  if (!sandbox && values.sandbox) {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'switchboard-sandbox-'));
+    process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+    sandbox = makePlan({ slot: 1, work, loopbackOnly: false, networkNote: 'npm run lab does not make a network namespace (npm run grade does, where the machine allows)' });
+    if (!sandbox) fail(`--sandbox: programs cannot be confined on ${process.platform}`);
+  }
+  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace), sandbox };
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);
