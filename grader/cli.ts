@@ -1,5 +1,6 @@
 // `npm run lab <number|name> [-- options]`: grades one lab and prints the report.
 // Exit status: 0 at full marks, 1 below, 2 for a usage error.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
 import { renderRepeat, renderRun, type Style } from './report/terminal.js';
 import type { RunResult } from './results.js';
-import { makePlan, planFromEnv } from './sandbox/index.js';
+import { graderNetns, makePlan, planFromEnv } from './sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -194,8 +195,15 @@ async function main(): Promise<number> {
   if (!sandbox && values.sandbox) {
     const work = mkdtempSync(path.join(os.tmpdir(), 'switchboard-sandbox-'));
     process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-    sandbox = makePlan({ slot: 1, work, loopbackOnly: false, networkNote: 'npm run lab does not make a network namespace (npm run grade does, where the machine allows)' });
+    const netns = graderNetns(groupsDir(root));
+    sandbox = makePlan({ slot: 1, work, loopbackOnly: Boolean(netns), kit: root });
     if (!sandbox) fail(`--sandbox: programs cannot be confined on ${process.platform}`);
+    if (netns) {
+      // The grader itself goes in the network and pid namespaces, with its programs: run again there.
+      const env = { ...process.env, SWITCHBOARD_SANDBOX: JSON.stringify(sandbox), SWITCHBOARD_PORT_CLAIMS: path.join(work, 'ports') };
+      const again = spawnSync(netns[0]!, [...netns.slice(1), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+      return again.status ?? 1;
+    }
   }
   const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace), sandbox };
 

@@ -278,7 +278,7 @@ export class Harness {
     try {
       const js = await buildProgram(entry, buildDir(this.config), { confineTo: sandbox ? dir : undefined });
       // Confined, V8's heap stops below the memory limit, so running out says so rather than crashing blind.
-      const heap = sandbox ? [`--max-old-space-size=${Math.floor((sandbox.limits.memoryBytes * 0.7) / 2 ** 20)}`] : [];
+      const heap = sandbox ? [`--max-old-space-size=${Math.floor(sandbox.limits.memoryBytes / 2 / 2 ** 20)}`] : [];
       return { command: [process.execPath, '--enable-source-maps', ...heap, js, ...flags], cwd: dir, reads: [dir, path.dirname(js)] };
     } catch (error) {
       if (error instanceof BuildFailure) throw new GradeFailure(`could not start the ${program}: ${error.message}`);

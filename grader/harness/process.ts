@@ -5,10 +5,10 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { confineCommand, confinedEnv, exitThroughBwrap, limitHit, watchDisk, type Confinement } from '../sandbox/index.js';
+import { confineCommand, confinedEnv, exitThroughBwrap, giveTree, limitHit, watchDisk, type Confinement } from '../sandbox/index.js';
 import { crashOf, type Crash } from './crash.js';
 import { GroupRegistry, isWindows, killGroup } from './groups.js';
-import { isZombie, listenerOwner, processAlive } from './procfs.js';
+import { groupPids, isZombie, listenerOwner, processAlive } from './procfs.js';
 import { quote, textDiff } from './show.js';
 import type { ExpectHandle, ProcTrace } from './trace.js';
 import type { Transcript } from './transcript.js';
@@ -147,6 +147,8 @@ export class Proc {
     this.stopping = false;
     this.paused = false;
     const confined = this.options.confinement;
+    // What the grader wrote in a data folder (a log to recover) must be the program's to change.
+    if (confined?.plan.user) for (const dir of confined.writable) giveTree(dir, confined.plan.user);
     const [file, ...args] = [...(this.options.prefix ?? []), ...(confined ? confineCommand(confined, command, cwd) : command)] as [string, ...string[]];
     this.limitStop = undefined;
     const child = execa(file, args, {
@@ -176,7 +178,19 @@ export class Proc {
     this.stderrCount = 0;
     this.outputEnded = Promise.all([this.readLines(child.stdout!, 'stdout'), this.readLines(child.stderr!, 'stderr')]);
     child.once('error', (error: Error) => this.finish({ code: null, signal: null, error: explainSpawnError(error, file) }));
-    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => this.finish(confined?.plan.bwrap ? exitThroughBwrap(code, signal) : { code, signal }));
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!confined?.plan.bwrap || pid === undefined) return this.finish({ code, signal });
+      // bubblewrap's monitor ends first when the group is killed; the program may still be a
+      // zombie for a moment, and a restarted server would take it for the live holder of its
+      // lock. The run ends when the group has no process left (bounded).
+      const status = exitThroughBwrap(code, signal);
+      const end = Date.now() + 1_000;
+      const check = () => {
+        if ((groupPids(pid)?.length ?? 0) === 0 || Date.now() > end) this.finish(status);
+        else setTimeout(check, 10);
+      };
+      check();
+    });
     this.stopWatch();
     if (confined && pid !== undefined) {
       const { limits, bwrap } = confined.plan;

@@ -3,7 +3,7 @@
 // `confineCommand` (launch.ts) with the limits of limits.ts; `graderNetns` puts the grader and
 // its programs in a network namespace with loopback only; `protectionsOf` says what was in
 // force, for the results. Linux only: elsewhere grading is not confined, and says so.
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { defaultLimits, describeLimits } from './limits.js';
@@ -102,6 +102,20 @@ export function prepareWork(work: string, user?: GradingUser): void {
 export function ownDataDir(plan: SandboxPlan, dir: string): void {
   if (plan.user) chownSync(dir, plan.user.uid, plan.user.gid);
   chmodSync(dir, 0o700);
+}
+
+/** Makes everything under a data folder the grading user's (symbolic links are not followed). */
+export function giveTree(dir: string, user: GradingUser): void {
+  const walk = (at: string) => {
+    try {
+      lchownSync(at, user.uid, user.gid);
+      if (!lstatSync(at).isDirectory()) return;
+      for (const name of readdirSync(at)) walk(path.join(at, name));
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  walk(dir);
 }
 
 /** Lets the grading user read a folder the grader made for it (a submission's copy), and nobody else. */

@@ -27,7 +27,8 @@ const GiB = 1024 * MiB;
 export function defaultLimits(perNamespace: boolean): Limits {
   return {
     processes: perNamespace ? 64 : 192,
-    memoryBytes: 1 * GiB,
+    // Address space, not memory in use: node reserves about 1 GiB of it before it runs a line.
+    memoryBytes: 4 * GiB,
     openFiles: 4096,
     fileBytes: 256 * MiB,
     cpuSeconds: 120,
