@@ -83,7 +83,13 @@ export function makePlan(options: PlanOptions): SandboxPlan | undefined {
   if (user && !bwrap && options.kit && openToOthers(options.kit)) missing.push(`the kit (${options.kit}) is open to other users, the grading user too: close it (chmod 700) or install bubblewrap`);
   if (!options.loopbackOnly) missing.push(`network not confined: ${options.networkNote ?? 'this machine allows no network namespace'}`);
   prepareWork(options.work, user);
-  return { bwrap, user, loopbackOnly: options.loopbackOnly, limits: defaultLimits(bwrap), work: options.work, missing };
+  const limits = defaultLimits(bwrap);
+  if (!bwrap && !user) {
+    // RLIMIT_NPROC would count every process of the grader's user, the instructor's browser too.
+    limits.processes = 0;
+    missing.push('no process limit: without a user namespace or a grading user, it would count all of your processes');
+  }
+  return { bwrap, user, loopbackOnly: options.loopbackOnly, limits, work: options.work, missing };
 }
 
 /** The work folder: the grading user may pass through it, never list it; its home is its own. */

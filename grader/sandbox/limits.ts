@@ -8,7 +8,7 @@
 import type { ExitStatus } from '../harness/process.js';
 
 export interface Limits {
-  /** Threads and processes (RLIMIT_NPROC). */
+  /** Threads and processes (RLIMIT_NPROC); 0: not limited (the grader's own user, with no namespace, counts all its processes). */
   processes: number;
   /** Address space of each process, bytes (RLIMIT_AS). */
   memoryBytes: number;
@@ -42,14 +42,14 @@ export function bytes(n: number): string {
 }
 
 export function describeLimits(l: Limits): string {
-  return `${l.processes} processes, ${bytes(l.memoryBytes)} memory, ${l.openFiles} open files, ${bytes(l.fileBytes)} per file, ${bytes(l.diskBytes)} of disk, ${l.cpuSeconds} s CPU`;
+  return `${l.processes ? `${l.processes} processes` : 'no process limit'}, ${bytes(l.memoryBytes)} memory, ${l.openFiles} open files, ${bytes(l.fileBytes)} per file, ${bytes(l.diskBytes)} of disk, ${l.cpuSeconds} s CPU`;
 }
 
 /** The prlimit command that sets them (soft and hard alike, but CPU: SIGXCPU first, SIGKILL 5 s later). */
 export function prlimitArgs(l: Limits): string[] {
   return [
     'prlimit',
-    `--nproc=${l.processes}`,
+    ...(l.processes ? [`--nproc=${l.processes}`] : []),
     `--as=${l.memoryBytes}`,
     `--nofile=${l.openFiles}`,
     `--fsize=${l.fileBytes}`,

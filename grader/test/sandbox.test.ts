@@ -25,7 +25,7 @@ afterAll(async () => {
 
 let count = 0;
 /** Starts `source` (a CommonJS script) confined by a fresh plan, its limits changed by `limits`. */
-async function confined(source: string, options: { limits?: Partial<SandboxPlan['limits']>; netns?: boolean } = {}) {
+async function confined(source: string, options: { limits?: Partial<SandboxPlan['limits']>; netns?: boolean; noBwrap?: boolean } = {}) {
   const dir = path.join(home, `p${++count}`);
   const scripts = path.join(dir, 'program');
   const data = path.join(dir, 'data');
@@ -34,6 +34,7 @@ async function confined(source: string, options: { limits?: Partial<SandboxPlan[
   writeFileSync(path.join(scripts, 'main.cjs'), source);
   const netns = options.netns ? graderNetns(path.join(dir, 'groups')) : undefined;
   const plan = makePlan({ slot: 1, work: path.join(dir, 'work'), loopbackOnly: Boolean(netns) })!;
+  if (options.noBwrap) plan.bwrap = false;
   plan.limits = { ...plan.limits, ...options.limits };
   const { ownDataDir } = await import('../sandbox/index.js');
   ownDataDir(plan, data);
@@ -82,7 +83,7 @@ describe.skipIf(!usable)('a confined program', () => {
   test('a fork bomb stops at the process limit, and the reason says so', async () => {
     const { proc, plan } = await confined(`
       const { spawn } = require('child_process');
-      const kid = () => { const c = spawn(process.execPath, [__filename, ...process.argv.slice(2)], { stdio: 'inherit' }); c.on('error', (e) => console.log('spawn failed: ' + e.code)); };
+      const kid = () => { const c = spawn(process.execPath, [__filename, ...process.argv.slice(2)], { stdio: 'inherit' }); c.on('error', (e) => { console.log('spawn failed: ' + e.code); console.error('spawn failed: ' + e.code); }); };
       kid(); kid(); setInterval(() => {}, 1000);
     `);
     await proc.expectOutput(/spawn failed: EAGAIN/, { timeoutMs: 20_000 });
@@ -122,6 +123,19 @@ describe.skipIf(!usable)('a confined program', () => {
     expect(readFileSync(proc.logFile, 'utf8')).toContain('stdout | bye');
   });
 }, ms(60_000));
+
+test.runIf(usable && process.getuid?.() === 0)('as root without bubblewrap, the grading user is kept out of a folder closed to it', async () => {
+  const closed = path.join(home, 'closed');
+  mkdirSync(closed, { mode: 0o700 });
+  writeFileSync(path.join(closed, 'hidden.txt'), 'secret');
+  const { proc, plan } = await confined(`
+    const fs = require('fs');
+    let got; try { got = fs.readFileSync(${JSON.stringify(path.join(closed, 'hidden.txt'))}, 'utf8'); } catch (e) { got = e.code; }
+    console.log(process.getuid(), got);
+  `, { noBwrap: true });
+  await proc.expectOutput(`${plan.user!.uid} EACCES`, { timeoutMs: 10_000 });
+  await proc.expectExit(0);
+});
 
 test.runIf(!usable)('confinement needs Linux and bubblewrap', () => {
   expect(usable).toBe(false);
