@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { GroupRegistry } from '../harness/groups.js';
 import { Proc } from '../harness/process.js';
 import { groupPids, isZombie } from '../harness/procfs.js';
-import { bwrapWorks, graderNetns, makePlan, type Confinement, type SandboxPlan } from '../sandbox/index.js';
+import { bwrapWorks, graderNetns, makePlan, ownDataDir, type Confinement, type SandboxPlan } from '../sandbox/index.js';
 import { removeDir, tempDir } from './fixtures/instructor/submissions.js';
 import { ms, root } from './support.js';
 
@@ -36,7 +36,6 @@ async function confined(source: string, options: { limits?: Partial<SandboxPlan[
   const plan = makePlan({ slot: 1, work: path.join(dir, 'work'), loopbackOnly: Boolean(netns) })!;
   if (options.noBwrap) plan.bwrap = false;
   plan.limits = { ...plan.limits, ...options.limits };
-  const { ownDataDir } = await import('../sandbox/index.js');
   ownDataDir(plan, data);
   const confinement: Confinement = { plan, readable: [scripts], writable: [data], home: path.join(plan.work, 'home') };
   const proc = new Proc({
