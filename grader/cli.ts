@@ -14,7 +14,7 @@ import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
 import { renderRepeat, renderRun, type Style } from './report/terminal.js';
 import type { RunResult } from './results.js';
-import { graderNetns, makePlan, planFromEnv } from './sandbox/index.js';
+import { claimSlot, graderNetns, isRoot, makePlan, planFromEnv } from './sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -196,7 +196,9 @@ async function main(): Promise<number> {
     const work = mkdtempSync(path.join(os.tmpdir(), 'switchboard-sandbox-'));
     process.on('exit', () => rmSync(work, { recursive: true, force: true }));
     const netns = graderNetns(groupsDir(root));
-    sandbox = makePlan({ slot: 1, work, loopbackOnly: Boolean(netns), kit: root });
+    const claimed = isRoot ? claimSlot() : undefined;
+    process.on('exit', () => claimed?.release());
+    sandbox = makePlan({ slot: claimed?.slot ?? 1, work, loopbackOnly: Boolean(netns), kit: root });
     if (!sandbox) fail(`--sandbox: programs cannot be confined on ${process.platform}`);
     if (netns) {
       // The grader itself goes in the network and pid namespaces, with its programs: run again there.

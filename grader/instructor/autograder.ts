@@ -19,7 +19,7 @@ import { startProblems } from './check.js';
 import { runCli, whyNoReport } from './child.js';
 import { locate, type Located } from './submissions.js';
 import { copyTree, makeScratch, openScratch, removeTree } from './workspace.js';
-import { endAllOf, graderNetns, makePlan, protectionsLine, protectionsOf, shareWithUser } from '../sandbox/index.js';
+import { claimSlot, endAllOf, graderNetns, isRoot, makePlan, protectionsLine, protectionsOf, shareWithUser } from '../sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -91,13 +91,15 @@ async function main(): Promise<void> {
   }
 
   const scratch = makeScratch('switchboard-autograder');
+  let claimed: ReturnType<typeof claimSlot> | undefined;
   try {
     const work = path.join(scratch, 'copies', lab.dir);
     // The student's programs are confined: a grading user where we are root (Gradescope is),
     // bubblewrap and a loopback-only network where the container allows them, limits always.
     openScratch(scratch);
     const netns = graderNetns(path.join(root, '.switchboard', 'groups'));
-    const plan = makePlan({ slot: 1, work: path.join(scratch, 'work', 'submission'), loopbackOnly: Boolean(netns), kit: root });
+    claimed = isRoot ? claimSlot() : undefined;
+    const plan = makePlan({ slot: claimed?.slot ?? 1, work: path.join(scratch, 'work', 'submission'), loopbackOnly: Boolean(netns), kit: root });
     copyTree(path.join(root, 'starter', lab.dir), work);
     const starterFiles = readdirSync(work);
     copyTree(located.folder, work);
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
     write(results);
   } finally {
     removeTree(scratch);
+    claimed?.release();
   }
 }
 

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LabSpec } from '../lab.js';
-import { endAllOf, makePlan, shareWithUser } from '../sandbox/index.js';
+import { claimSlot, endAllOf, isRoot, makePlan, shareWithUser } from '../sandbox/index.js';
 import { startProblems } from './check.js';
 import { runCli, whyNoReport } from './child.js';
 import { emptyRow, firstLoss, type Row } from './rows.js';
@@ -48,8 +48,14 @@ export async function gradeSubmission(context: BatchContext, name: string, slot 
   const folder = path.join(copy, path.relative(original, located.folder));
   const report = path.join(context.reports, name);
   const work = path.join(context.scratch, 'work', name);
+  let claimed: ReturnType<typeof claimSlot> | undefined;
   try {
     copyTree(original, copy);
+    // As root, a grading user no other grader on the machine is using now (see claimSlot).
+    if (context.sandbox !== 'off' && isRoot) {
+      claimed = claimSlot();
+      slot = claimed.slot;
+    }
     const plan = context.sandbox === 'off' ? undefined : makePlan({ slot, work, loopbackOnly: Boolean(context.netns), kit: root });
     shareWithUser(plan, copy);
     const problems = await startProblems(lab, folder, located.missing, path.join(context.scratch, 'build'), { confined: Boolean(plan) });
@@ -92,6 +98,7 @@ export async function gradeSubmission(context: BatchContext, name: string, slot 
   } finally {
     removeTree(copy);
     removeTree(work);
+    claimed?.release();
     forgetBuilds(root, lab, folder);
   }
 }

@@ -14,7 +14,7 @@ export { confineCommand, confinedEnv, exitThroughBwrap, type Confinement } from 
 export { limitHit, type Limits } from './limits.js';
 export { planFromEnv, unconfined, type Protections, type SandboxPlan } from './plan.js';
 export { watchDisk } from './disk.js';
-export { endAllOf } from './users.js';
+export { claimSlot, endAllOf } from './users.js';
 
 const linux = process.platform === 'linux';
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

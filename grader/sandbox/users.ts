@@ -4,7 +4,9 @@
 // container and uses the first. setup.sh makes it when the image is built; the grader makes any
 // that is missing, so a package tried locally behaves the same.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { GradingUser } from './plan.js';
 
 export const userPrefix = 'switchboard-grade-';
@@ -65,5 +67,46 @@ export async function endAllOf(user: GradingUser, deadlineMs = 10_000): Promise<
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A job slot no other grader on this machine is using (as root), so that two batches at once
+ * never share a grading user: each kills every process of its user when a submission is done.
+ * A slot is a file in the OS temp folder naming the grader's pid; a dead grader's slot is free.
+ */
+export function claimSlot(): { slot: number; release: () => void } {
+  const dir = path.join(os.tmpdir(), 'switchboard-grading-users');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (let slot = 1; slot <= 256; slot++) {
+    const file = path.join(dir, String(slot));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+        return { slot, release: () => rmSync(file, { force: true }) };
+      } catch {
+        const holder = Number.parseInt(readText(file), 10);
+        if (holder > 0 && alive(holder)) break;
+        rmSync(file, { force: true });
+      }
+    }
+  }
+  throw new Error('no free grading user: 256 graders at once on this machine');
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
