@@ -1,6 +1,8 @@
 // `npm run lab <number|name> [-- options]`: grades one lab and prints the report.
 // Exit status: 0 at full marks, 1 below, 2 for a usage error.
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,7 @@ import { findLab, forThisCopy, labDirs, loadLab, notReleased } from './labs.js';
 import { toGradescope, toJson, toJunit, writeAtomically } from './report/files.js';
 import { renderRepeat, renderRun, type Style } from './report/terminal.js';
 import type { RunResult } from './results.js';
+import { claimSlot, graderNetns, isRoot, makePlan, planFromEnv } from './sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,6 +47,8 @@ reports:
   --logs DIR            keep this run's logs in DIR (default: a new folder in .switchboard/runs)
   --trace               write every test's trace (a space-time diagram, trace.html beside its
                         logs), not only the failed tests'
+  --sandbox             confine the programs as grading others' code does (Linux): a grading
+                        user when run as root, bubblewrap, limits (see README, for instructors)
   --verbose             the whole transcript and every process's last lines for each failure
 
 environment: NO_COLOR=1 turns colours off; SWITCHBOARD_TIME_SCALE=2 doubles every deadline.`);
@@ -54,7 +59,7 @@ function fail(message: string): never {
 }
 
 /** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
-const npmSwallows = ['watch', 'phase', 'repeat', 'explore', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
+const npmSwallows = ['watch', 'phase', 'repeat', 'explore', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace', 'sandbox'];
 
 /** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
 function optionsNpmTook(values: Record<string, unknown>): string[] {
@@ -101,6 +106,7 @@ async function main(): Promise<number> {
         junit: { type: 'string' },
         logs: { type: 'string' },
         trace: { type: 'boolean' },
+        sandbox: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -112,7 +118,7 @@ async function main(): Promise<number> {
   const eaten = optionsNpmTook(values);
   if (eaten.length) {
     // npm passed the options' values on as stray arguments; with one such option, they pair up.
-    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden', 'trace'].includes(o));
+    const valued = eaten.filter((o) => !['watch', 'solution', 'hidden', 'trace', 'sandbox'].includes(o));
     const values = positionals.slice(1);
     const shown = eaten.map((o) => (valued.length === 1 && o === valued[0] && values.length === 1 ? `--${o} ${values[0]}` : `--${o}`));
     process.stderr.write(
@@ -190,7 +196,25 @@ async function main(): Promise<number> {
 
   const progress = process.stderr.isTTY ? process.stderr : undefined;
   const logs = values.logs ? path.resolve(cwd, values.logs) : undefined;
-  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace) };
+  // Grading someone else's code: its programs confined (grader/sandbox). `npm run grade` and the
+  // Gradescope autograder hand their plan over; --sandbox makes one here (no network namespace).
+  let sandbox = planFromEnv();
+  if (!sandbox && values.sandbox) {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'switchboard-sandbox-'));
+    process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+    const netns = graderNetns(groupsDir(root));
+    const claimed = isRoot ? claimSlot() : undefined;
+    process.on('exit', () => claimed?.release());
+    sandbox = makePlan({ slot: claimed?.slot ?? 1, work, loopbackOnly: Boolean(netns), kit: root });
+    if (!sandbox) fail(`--sandbox: programs cannot be confined on ${process.platform}`);
+    if (netns) {
+      // The grader itself goes in the network and pid namespaces, with its programs: run again there.
+      const env = { ...process.env, SWITCHBOARD_SANDBOX: JSON.stringify(sandbox), SWITCHBOARD_PORT_CLAIMS: path.join(work, 'ports') };
+      const again = spawnSync(netns[0]!, [...netns.slice(1), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+      return again.status ?? 1;
+    }
+  }
+  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace), sandbox };
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);

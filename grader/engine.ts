@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch } from 'nod
 import path from 'node:path';
 import { createVitest, type Reporter, type TestCase, type TestModule } from 'vitest/node';
 import { buildProgram } from './harness/build.js';
-import { implDir, type RunConfig } from './harness/config.js';
+import { buildDir, implDir, type RunConfig } from './harness/config.js';
+import { protectionsOf, type SandboxPlan } from './sandbox/index.js';
 import { GroupRegistry } from './harness/groups.js';
 import { runSeed } from './harness/random.js';
 import { phaseMatches, type LabSpec, type PhaseSpec } from './lab.js';
@@ -32,6 +33,8 @@ export interface GradeOptions {
   seed?: number;
   /** Every test writes its trace, not only the failed ones (SWITCHBOARD_TRACE=1 does the same). */
   trace?: boolean;
+  /** Grading others' code: how its programs are confined (grader/sandbox); none for a student's own run. */
+  sandbox?: SandboxPlan;
   /** Watch mode: called after every run; grade() then never returns. */
   onWatchRun?: (run: RunResult) => void;
 }
@@ -158,6 +161,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     cwd: options.cwd,
     logCapBytes: 1024 * 1024,
     seed: options.seed ?? runSeed(),
+    sandbox: options.sandbox,
   };
   process.env.SWITCHBOARD_RUN = JSON.stringify(config);
   if (options.trace) process.env.SWITCHBOARD_TRACE = '1';
@@ -205,10 +209,15 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     const started = Date.now();
     // Compile each TypeScript program once, here, so the test workers find it built; type-check
     // it meanwhile, for the warnings.
-    const checking = typeErrors(root, entries, folder);
+    // Confined, a program that imports files outside its folder does not build, and is not
+    // type-checked either: the checker's messages could quote what such a file declares.
+    const confined = Boolean(config.sandbox);
+    let checking: Promise<string[]> = confined ? Promise.resolve([]) : typeErrors(root, entries, folder);
+    let built = true;
     for (const entry of entries) {
-      if (existsSync(entry)) await buildProgram(entry, path.join(root, '.switchboard', 'build')).catch(() => undefined);
+      if (existsSync(entry)) await buildProgram(entry, buildDir(config), { confineTo: confined ? folder : undefined }).catch(() => (built = false));
     }
+    if (confined && built) checking = typeErrors(root, entries, folder);
     const specs = await vitest.globTestSpecifications();
     // What vitest returns may include modules of earlier waves: keep one per file.
     const modules = new Map<string, TestModule>();
@@ -227,6 +236,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     }
     const run = collect(lab, selected, [...modules.values()], errors, { runDir, graded, durationMs: Date.now() - started, seed: config.seed });
     run.runDir = path.relative(root, runDir);
+    run.protections = protectionsOf(config.sandbox);
     run.warnings = (await checking).map((line) => `type error: ${line}`);
     new GroupRegistry(groupsDir(root), process.pid, process.pid).killRun();
     return run;

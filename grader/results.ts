@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { TestCase, TestModule } from 'vitest/node';
 import type { Diagnostics } from './harness/index.js';
 import type { LabSpec, PhaseSpec } from './lab.js';
+import type { Protections } from './sandbox/plan.js';
 
 export interface TestResult {
   name: string;
@@ -55,6 +56,8 @@ export interface RunResult {
   warnings: string[];
   /** In watch mode: the files whose change started this run. */
   changed?: string[];
+  /** The protections the programs ran under (grader/sandbox): user, sandbox, network, limits. */
+  protections?: Protections;
 }
 
 /** Rewrites vitest's own wording into the kit's, and drops stack frames from the grader's failures. */

@@ -3,9 +3,9 @@
 // through tsx costs several times more per process, and lab 4 starts eleven servers a test.
 // The build is cached on disk and redone only when one of its source files changes.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build, type Message } from 'esbuild';
+import { build, type Message, type Plugin } from 'esbuild';
 
 export class BuildFailure extends Error {
   constructor(entry: string, errors: Message[]) {
@@ -48,8 +48,35 @@ export function buildFolder(entry: string, buildDir: string): string {
   return path.join(buildDir, key);
 }
 
-/** Compiles `entry` (a .ts file) into `buildDir`; returns the path of the JavaScript file. */
-export async function buildProgram(entry: string, buildDir: string): Promise<string> {
+/**
+ * When grading others' code, a program may bundle only files of its own folder: the build runs
+ * as the grader, which can read the kit, and an `import` of a hidden test would put that test's
+ * code in the program (where it could print it).
+ */
+function onlyInside(folder: string): Plugin {
+  const inside = (file: string) => {
+    let real = file;
+    try {
+      real = realpathSync(file);
+    } catch {
+      // Not there: esbuild says so.
+    }
+    const rel = path.relative(folder, real);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  return {
+    name: 'only-inside',
+    setup(b) {
+      b.onLoad({ filter: /.*/ }, (args) => {
+        if (args.namespace !== 'file' || inside(args.path)) return undefined;
+        return { errors: [{ text: `imports ${args.path}, which is outside the submission's folder: a graded program may use only its own files and node's modules` }] };
+      });
+    },
+  };
+}
+
+/** Compiles `entry` (a .ts file) into `buildDir`; returns the path of the JavaScript file. `confineTo`: no file outside this folder. */
+export async function buildProgram(entry: string, buildDir: string, options: { confineTo?: string } = {}): Promise<string> {
   const absolute = path.resolve(entry);
   if (!existsSync(absolute)) throw new Error(`there is no ${absolute}`);
   const dir = buildFolder(absolute, buildDir);
@@ -74,6 +101,7 @@ export async function buildProgram(entry: string, buildDir: string): Promise<str
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: path.dirname(absolute),
+      plugins: options.confineTo ? [onlyInside(realpathSync(options.confineTo))] : [],
     });
   } catch (error) {
     throw new BuildFailure(absolute, (error as { errors?: Message[] }).errors ?? [{ text: String(error) } as Message]);

@@ -4,6 +4,7 @@
 // .switchboard/direct.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SandboxPlan } from '../sandbox/plan.js';
 import { runSeed } from './random.js';
 
 export interface RunConfig {
@@ -22,6 +23,8 @@ export interface RunConfig {
   logCapBytes: number;
   /** The run's seed for random fault schedules (SWITCHBOARD_SEED replays one). */
   seed: number;
+  /** Grading others' code: how its programs are confined (grader/sandbox). A student's own run has none. */
+  sandbox?: SandboxPlan;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +46,11 @@ export function runConfig(): RunConfig {
 
 export function kitRoot(): string {
   return root;
+}
+
+/** Where the programs' builds go: the kit's cache, or the confined run's own folder outside the kit. */
+export function buildDir(config: Pick<RunConfig, 'root' | 'sandbox'>): string {
+  return config.sandbox ? path.join(config.sandbox.work, 'build') : path.join(config.root, '.switchboard', 'build');
 }
 
 /** The folder holding one lab's programs for the configured implementation. */

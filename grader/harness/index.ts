@@ -20,7 +20,8 @@ import { test as vitestTest } from 'vitest';
 import type { LabSpec, PhaseSpec, ProgramParams } from '../lab.js';
 import { BuildFailure, buildProgram } from './build.js';
 import { parseCommand } from './command.js';
-import { implDir, runConfig, type RunConfig } from './config.js';
+import { buildDir, implDir, runConfig, type RunConfig } from './config.js';
+import { ownDataDir, type Confinement } from '../sandbox/index.js';
 import { GroupRegistry } from './groups.js';
 import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
 import { connectionOwner, tcpTable } from './procfs.js';
@@ -237,9 +238,12 @@ export class Harness {
    */
   dataDir(name = 'data'): string {
     this.checkOpen();
-    const dir = path.join(this.logDir, slug(name) || 'data');
+    const plan = this.config.sandbox;
+    // Confined, data folders are outside the logs (which the program must not touch), in the run's work folder.
+    const dir = plan ? path.join(plan.work, 'data', path.basename(this.logDir), slug(name) || 'data') : path.join(this.logDir, slug(name) || 'data');
     if (this.dataDirs.includes(dir)) throw new Error(`dataDir("${name}") was already made in this test`);
     mkdirSync(dir, { recursive: true });
+    if (plan) ownDataDir(plan, dir);
     this.dataDirs.push(dir);
     return dir;
   }
@@ -260,20 +264,22 @@ export class Harness {
   }
 
   /** The command that runs `program`: the --cmd given for it, or the compiled TypeScript entry. */
-  private async command(program: string, flags: string[], prefix: string[] = []): Promise<{ command: [string, ...string[]]; cwd: string }> {
-    const withPrefix = (command: string[]): [string, ...string[]] => [...prefix, ...command] as [string, ...string[]];
+  private async command(program: string, flags: string[]): Promise<{ command: [string, ...string[]]; cwd: string; reads: string[] }> {
     const given = this.config.commands[program];
     if (given) {
       const [file, ...args] = parseCommand(given);
       if (!file) throw new GradeFailure(`--cmd for ${program} is empty`);
-      return { command: withPrefix([file, ...args, ...flags]), cwd: this.config.cwd };
+      return { command: [file, ...args, ...flags], cwd: this.config.cwd, reads: [this.config.cwd] };
     }
     const dir = implDir(this.config, this.lab.dir);
     const entry = path.join(dir, this.lab.programs[program]!.file);
     if (!existsSync(entry)) throw new GradeFailure(`there is no ${entry} to run as the ${program}`);
+    const sandbox = this.config.sandbox;
     try {
-      const js = await buildProgram(entry, path.join(this.config.root, '.switchboard', 'build'));
-      return { command: withPrefix([process.execPath, '--enable-source-maps', js, ...flags]), cwd: dir };
+      const js = await buildProgram(entry, buildDir(this.config), { confineTo: sandbox ? dir : undefined });
+      // Confined, V8's heap stops below the memory limit, so running out says so rather than crashing blind.
+      const heap = sandbox ? [`--max-old-space-size=${Math.floor(sandbox.limits.memoryBytes / 2 / 2 ** 20)}`] : [];
+      return { command: [process.execPath, '--enable-source-maps', ...heap, js, ...flags], cwd: dir, reads: [dir, path.dirname(js)] };
     } catch (error) {
       if (error instanceof BuildFailure) throw new GradeFailure(`could not start the ${program}: ${error.message}`);
       throw error;
@@ -298,8 +304,10 @@ export class Harness {
       }
       const port = claim?.port ?? options.params?.port;
       const params = { ...options.params, port };
-      const { command, cwd } = await this.command(program, spec.flags(params), options.prefix);
-      const marker = path.join(this.config.runDir, 'never-ready', createHash('sha1').update(command.filter((a) => a !== String(port)).join('\0')).digest('hex'));
+      const { command, cwd, reads } = await this.command(program, spec.flags(params));
+      const marker = path.join(this.config.runDir, 'never-ready', createHash('sha1').update([...(options.prefix ?? []), ...command].filter((a) => a !== String(port)).join('\0')).digest('hex'));
+      const plan = this.config.sandbox;
+      const confinement: Confinement | undefined = plan && { plan, readable: reads, writable: [...this.dataDirs], home: path.join(plan.work, 'home') };
       if (existsSync(marker)) {
         throw new GradeFailure(
           `${name} was not started again: in an earlier test of this run it ran for ${seconds(scaled(options.readyTimeoutMs ?? 5_000))} without accepting a connection, so the grader does not wait for it again (see the first failure above)`,
@@ -308,6 +316,8 @@ export class Harness {
       const proc = new Proc({
         name,
         command,
+        prefix: options.prefix,
+        confinement,
         cwd,
         env: options.env,
         port: spec.listens ? port : undefined,
@@ -474,7 +484,7 @@ export class Harness {
       processes: this.procs.map((p) => ({
         name: p.name,
         command: p.commandLine,
-        exit: describeExit(p.exit),
+        exit: p.exitText(),
         crash: todo ? undefined : p.crash()?.summary,
         lastLines: p.lastLines(15, { beforeCrash: !todo }),
         logFile: path.relative(this.config.root, p.logFile),

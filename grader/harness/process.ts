@@ -5,9 +5,10 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { confineCommand, confinedEnv, exitThroughBwrap, giveTree, limitHit, watchDisk, type Confinement } from '../sandbox/index.js';
 import { crashOf, type Crash } from './crash.js';
 import { GroupRegistry, isWindows, killGroup } from './groups.js';
-import { isZombie, listenerOwner, processAlive } from './procfs.js';
+import { groupPids, isZombie, listenerOwner, processAlive } from './procfs.js';
 import { quote, textDiff } from './show.js';
 import type { ExpectHandle, ProcTrace } from './trace.js';
 import type { Transcript } from './transcript.js';
@@ -24,6 +25,10 @@ export interface ProcOptions {
   name: string;
   /** The executable and its arguments, the program's flags included. */
   command: [string, ...string[]];
+  /** Runs the program under another one (strace), outside its confinement: what it writes, the program cannot touch. */
+  prefix?: string[];
+  /** Grading others' code: how the program is confined (grader/sandbox). */
+  confinement?: Confinement;
   cwd: string;
   env?: Record<string, string>;
   /** The port the program was told to listen on; the process is ready when it accepts there. */
@@ -72,6 +77,9 @@ export class Proc {
   private lastOutputAt = 0;
   private logged = 0;
   private stopping = false;
+  /** A limit the grader enforced itself (the disk), when it stopped the program for it. */
+  private limitStop: string | undefined;
+  private stopWatch: () => void = () => undefined;
   paused = false;
 
   constructor(private readonly options: ProcOptions) {
@@ -117,7 +125,7 @@ export class Proc {
   }
 
   get commandLine(): string {
-    return this.options.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(' ');
+    return [...(this.options.prefix ?? []), ...this.options.command].map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(' ');
   }
 
   /** Starts the process and, if it has a port, waits until it accepts a TCP connection. */
@@ -138,10 +146,16 @@ export class Proc {
     this.exitWait = deferred<ExitStatus>();
     this.stopping = false;
     this.paused = false;
-    const [file, ...args] = command;
+    const confined = this.options.confinement;
+    // What the grader wrote in a data folder (a log to recover) must be the program's to change.
+    if (confined?.plan.user) for (const dir of confined.writable) giveTree(dir, confined.plan.user);
+    const [file, ...args] = [...(this.options.prefix ?? []), ...(confined ? confineCommand(confined, command, cwd) : command)] as [string, ...string[]];
+    this.limitStop = undefined;
     const child = execa(file, args, {
       cwd,
-      env: { ...env, FORCE_COLOR: '0' },
+      // Confined, a program gets none of the grader's environment (its configuration names the kit's folders).
+      env: confined ? confinedEnv(confined, env) : { ...env, FORCE_COLOR: '0' },
+      extendEnv: !confined,
       // Its own process group, so that the whole group can be killed at the end (see groups.ts).
       detached: !isWindows,
       cleanup: false,
@@ -164,12 +178,48 @@ export class Proc {
     this.stderrCount = 0;
     this.outputEnded = Promise.all([this.readLines(child.stdout!, 'stdout'), this.readLines(child.stderr!, 'stderr')]);
     child.once('error', (error: Error) => this.finish({ code: null, signal: null, error: explainSpawnError(error, file) }));
-    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => this.finish({ code, signal }));
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!confined?.plan.bwrap || pid === undefined) return this.finish({ code, signal });
+      // bubblewrap's monitor ends first when the group is killed; the program may still be a
+      // zombie for a moment, and a restarted server would take it for the live holder of its
+      // lock. The run ends when the group has no process left (bounded).
+      const status = exitThroughBwrap(code, signal);
+      const end = Date.now() + 1_000;
+      const check = () => {
+        if ((groupPids(pid)?.length ?? 0) === 0 || Date.now() > end) this.finish(status);
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+    this.stopWatch();
+    if (confined && pid !== undefined) {
+      const { limits, bwrap } = confined.plan;
+      this.stopWatch = watchDisk([...confined.writable, ...(bwrap ? [] : [confined.home])], limits.diskBytes, () => {
+        this.limitStop = `disk limit ${Math.round(limits.diskBytes / 2 ** 20)} MiB (its folders hold more)`;
+        this.writeLog(`# stopped by the grader: ${this.limitStop}\n`);
+        this.options.transcript?.trouble(`${this.name}: stopped, ${this.limitStop}`);
+        killGroup(pid, 'SIGKILL');
+      });
+    }
+  }
+
+  /** The limit of its confinement the program ran into, if it did ("memory limit 1 GiB"). */
+  limitNote(): string | undefined {
+    const confined = this.options.confinement;
+    if (!confined) return undefined;
+    return this.limitStop ?? limitHit(confined.plan.limits, this.status, this.stderrKept);
+  }
+
+  /** How it ended, with the limit it ran into. */
+  exitText(): string {
+    const note = this.limitNote();
+    return `${describeExit(this.status)}${note ? ` (killed or stopped by the sandbox: ${note})` : ''}`;
   }
 
   private finish(status: ExitStatus): void {
     if (this.status) return;
     this.status = status;
+    this.stopWatch();
     this.writeLog(`# ${describeExit(status)}\n`);
     if (!this.stopping) {
       // A program that ends on its own with an error, or by a signal the grader did not send, is news.
@@ -327,6 +377,11 @@ export class Proc {
    * crash is told in one line, with the lines printed before it, not its stack trace.
    */
   tailText(n = 12): string {
+    const note = this.limitNote();
+    return `${note ? `; it ran into the sandbox's ${note}` : ''}${this.tailOnly(n)}`;
+  }
+
+  private tailOnly(n: number): string {
     const crash = this.crash();
     const lines = this.lastLines(crash ? 6 : n, { beforeCrash: true });
     if (crash) return `; it crashed: ${crash.summary}${lines.length ? `; its last lines before that:\n${lines.map((l) => `    ${l}`).join('\n')}` : ''}`;

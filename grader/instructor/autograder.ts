@@ -18,7 +18,8 @@ import { toGradescope, writeAtomically } from '../report/files.js';
 import { startProblems } from './check.js';
 import { runCli, whyNoReport } from './child.js';
 import { locate, type Located } from './submissions.js';
-import { copyTree, makeScratch, removeTree } from './workspace.js';
+import { copyTree, makeScratch, openScratch, removeTree } from './workspace.js';
+import { claimSlot, endAllOf, graderNetns, isRoot, makePlan, protectionsLine, protectionsOf, shareWithUser } from '../sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -90,13 +91,21 @@ async function main(): Promise<void> {
   }
 
   const scratch = makeScratch('switchboard-autograder');
+  let claimed: ReturnType<typeof claimSlot> | undefined;
   try {
-    const work = path.join(scratch, lab.dir);
+    const work = path.join(scratch, 'copies', lab.dir);
+    // The student's programs are confined: a grading user where we are root (Gradescope is),
+    // bubblewrap and a loopback-only network where the container allows them, limits always.
+    openScratch(scratch);
+    const netns = graderNetns(path.join(root, '.switchboard', 'groups'));
+    claimed = isRoot ? claimSlot() : undefined;
+    const plan = makePlan({ slot: claimed?.slot ?? 1, work: path.join(scratch, 'work', 'submission'), loopbackOnly: Boolean(netns), kit: root });
     copyTree(path.join(root, 'starter', lab.dir), work);
     const starterFiles = readdirSync(work);
     copyTree(located.folder, work);
+    shareWithUser(plan, work);
     const fromStarter = starterFiles.filter((file) => !existsSync(path.join(located.folder!, file)));
-    const problems = await startProblems(lab, work, [], path.join(scratch, 'build'));
+    const problems = await startProblems(lab, work, [], path.join(scratch, 'build'), { confined: Boolean(plan) });
 
     const outcome = await runCli({
       root,
@@ -106,7 +115,12 @@ async function main(): Promise<void> {
       json: path.join(scratch, 'results.json'),
       logs: path.join(scratch, 'run'),
       timeoutMs: Number(values.timeout) * 1000,
+      sandbox: plan,
+      prefix: plan && netns,
     });
+    // Results are read only once nothing of the submission runs.
+    if (plan?.user) await endAllOf(plan.user);
+    const confinement = protectionsLine(protectionsOf(plan));
     const notes = [
       `Graded: ${describeSubmission(located, submission, lab)}.`,
       ...(fromStarter.length ? [`Not in your submission, so the starter's were used: ${fromStarter.join(', ')}.`] : []),
@@ -119,10 +133,11 @@ async function main(): Promise<void> {
     const results = toGradescope(outcome.run) as GradescopeResults;
     const hidden = new Set(lab.phases.filter((p) => p.hidden).map((p) => p.id));
     for (const test of results.tests) if (hidden.has(test.number)) test.visibility = hiddenVisibility;
-    results.output = [`Lab ${lab.number}: ${lab.title}: ${outcome.run.score}/${outcome.run.maxScore}.`, ...notes, ...outcome.run.errors].join('\n');
+    results.output = [`Lab ${lab.number}: ${lab.title}: ${outcome.run.score}/${outcome.run.maxScore}.`, ...notes, ...outcome.run.errors, '', `Your programs ran ${confinement}`].join('\n');
     write(results);
   } finally {
     removeTree(scratch);
+    claimed?.release();
   }
 }
 

@@ -6,12 +6,12 @@ import { BuildFailure, buildProgram } from '../harness/build.js';
 import type { LabSpec } from '../lab.js';
 
 /** "missing client.ts", "server.ts does not compile: server.ts:3:7: Expected ...". */
-export async function startProblems(lab: LabSpec, folder: string, missing: string[], buildDir: string): Promise<string[]> {
+export async function startProblems(lab: LabSpec, folder: string, missing: string[], buildDir: string, options: { confined?: boolean } = {}): Promise<string[]> {
   const problems = missing.map((file) => `missing ${file}`);
   for (const program of Object.values(lab.programs)) {
     if (missing.includes(program.file)) continue;
     try {
-      await buildProgram(path.join(folder, program.file), buildDir);
+      await buildProgram(path.join(folder, program.file), buildDir, { confineTo: options.confined ? folder : undefined });
     } catch (error) {
       if (!(error instanceof BuildFailure)) throw error;
       const [title, first] = error.message.split('\n');

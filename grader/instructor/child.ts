@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { RunResult } from '../results.js';
+import type { SandboxPlan } from '../sandbox/index.js';
 
 export interface CliOutcome {
   /** The report, when the grader wrote one. */
@@ -33,14 +34,25 @@ export interface CliOptions {
   /** Where the run keeps its logs. */
   logs: string;
   timeoutMs: number;
+  /** How the submission's programs are confined (grader/sandbox), and the grader's network namespace. */
+  sandbox?: SandboxPlan;
+  /** A command the grader runs under (graderNetns: a network namespace with loopback only). */
+  prefix?: string[];
 }
 
 export async function runCli(options: CliOptions): Promise<CliOutcome> {
   const args = [options.lab, '--impl', options.impl, '--json', options.json, '--logs', options.logs, ...(options.hidden ? ['--hidden'] : [])];
   const started = Date.now();
-  const child = await execa(process.execPath, ['--import', 'tsx', path.join(options.root, 'grader', 'cli.ts'), ...args], {
+  const [file, ...rest] = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', path.join(options.root, 'grader', 'cli.ts'), ...args] as [string, ...string[]];
+  const child = await execa(file, rest, {
     cwd: options.root,
-    env: { NO_COLOR: '1', INIT_CWD: options.root },
+    env: {
+      NO_COLOR: '1',
+      INIT_CWD: options.root,
+      ...(options.sandbox && { SWITCHBOARD_SANDBOX: JSON.stringify(options.sandbox) }),
+      // In a network namespace of its own, every port is the grader's: its claims are its own too.
+      ...(options.sandbox && options.prefix && { SWITCHBOARD_PORT_CLAIMS: path.join(options.sandbox.work, 'ports') }),
+    },
     reject: false,
     timeout: options.timeoutMs,
     // SIGTERM lets the grader stop the processes it started; SIGKILL follows if it does not end.

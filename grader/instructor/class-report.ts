@@ -16,6 +16,8 @@ export interface ClassReportOptions {
   generated: Date;
   /** "8 shards", when the batch was merged from several. */
   origin?: string;
+  /** What confined the submissions' programs, or that nothing did (grader/sandbox). */
+  confinement?: string;
 }
 
 function escape(text: string | number): string {
@@ -229,7 +231,7 @@ export function classReportHtml(lab: BatchLab, rows: Row[], options: ClassReport
 </head>
 <body>
 <h1>${escape(title)}</h1>
-<p class="meta">${escape(`${options.hidden ? 'With the hidden tests' : 'Public tests only'}; ${max} points. Graded ${options.generated.toISOString().replace('T', ' ').slice(0, 16)} UTC${options.origin ? `, merged from ${options.origin}` : ''}.`)}</p>
+<p class="meta">${escape(`${options.hidden ? 'With the hidden tests' : 'Public tests only'}; ${max} points. Graded ${options.generated.toISOString().replace('T', ' ').slice(0, 16)} UTC${options.origin ? `, merged from ${options.origin}` : ''}.`)}</p>${options.confinement ? `\n<p class="meta">${escape(options.confinement)}</p>` : ''}
 <div class="figures">
 ${figure(sorted.length, 'submissions')}
 ${figure(graded.length, 'graded')}

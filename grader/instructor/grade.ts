@@ -24,7 +24,8 @@ import { classDigest, parseShard, shardNames } from './shard.js';
 import { listSubmissions } from './submissions.js';
 import { renderRows } from './table.js';
 import { labOption, parseOptions, shownPath, usageError } from './usage.js';
-import { makeScratch, removeTree } from './workspace.js';
+import { makeScratch, openScratch, removeTree } from './workspace.js';
+import { graderNetns, makePlan, protectionsLine, protectionsOf, type Protections } from '../sandbox/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -44,6 +45,9 @@ const usage = `usage: npm run grade -- --submissions DIR --lab N [options]
                       reports folder, or in the --merge folder)
   --reports DIR       where each submission's report and logs go (default: .switchboard/grade/<time>)
   --timeout SECONDS   stop grading one submission after this long (default: 600)
+  --sandbox MODE      auto (default): confine each submission's programs as far as this machine
+                      allows, and say at the top what was not in force; required: refuse to
+                      grade without a bubblewrap sandbox; off: no confinement (trusted code only)
   --merge DIR         merge shards: every batch JSON under DIR that --shard wrote, with its
                       reports beside it, into one table, CSV, JSON and class report`;
 
@@ -54,7 +58,7 @@ interface Outputs {
 }
 
 /** The table on the terminal, a line of figures, and the files asked for. */
-function writeOutputs(lab: BatchLab, hidden: boolean, rows: Row[], outputs: Outputs, cwd: string, extra: { shard?: Shard; origin?: string; summary: string }): void {
+function writeOutputs(lab: BatchLab, hidden: boolean, rows: Row[], outputs: Outputs, cwd: string, extra: { shard?: Shard; origin?: string; summary: string; protections?: Protections }): void {
   const colour = !process.env.NO_COLOR && (process.stdout.isTTY || Boolean(process.env.FORCE_COLOR));
   const chalk = new Chalk({ level: colour ? 1 : 0 });
   process.stdout.write(`lab ${lab.number}: ${lab.title}${hidden ? ' (with hidden tests)' : ''}${extra.shard ? `, shard ${extra.shard.index}/${extra.shard.count}` : ''}\n\n`);
@@ -65,8 +69,10 @@ function writeOutputs(lab: BatchLab, hidden: boolean, rows: Row[], outputs: Outp
   const max = lab.phases.reduce((sum, p) => sum + p.points, 0);
   process.stdout.write(`\n${extra.summary}; ${graded.length} graded, mean ${mean.toFixed(1)}/${max}${notGraded ? `; ${notGraded} not graded` : ''}\n`);
   if (outputs.csv) writeAtomically(outputs.csv, toCsv(lab, rows));
-  if (outputs.json) writeAtomically(outputs.json, `${JSON.stringify(toBatchJson(lab, hidden, rows, outputs.json, extra.shard), null, 2)}\n`);
-  writeAtomically(outputs.html, classReportHtml(lab, rows, { hidden, file: outputs.html, generated: new Date(), origin: extra.origin }));
+  const batch = { ...toBatchJson(lab, hidden, rows, outputs.json ?? outputs.html, extra.shard), ...(extra.protections && { protections: extra.protections }) };
+  if (outputs.json) writeAtomically(outputs.json, `${JSON.stringify(batch, null, 2)}\n`);
+  const confinement = extra.protections && protectionsLine(extra.protections);
+  writeAtomically(outputs.html, classReportHtml(lab, rows, { hidden, file: outputs.html, generated: new Date(), origin: extra.origin, confinement }));
   process.stdout.write(`class report: ${shownPath(cwd, outputs.html)}\n`);
 }
 
@@ -83,6 +89,7 @@ async function main(): Promise<number> {
       html: { type: 'string' },
       reports: { type: 'string' },
       timeout: { type: 'string' },
+      sandbox: { type: 'string' },
       merge: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,7 +98,7 @@ async function main(): Promise<number> {
   const file = (given: string | undefined) => (given ? path.resolve(cwd, given) : undefined);
 
   if (values.merge) {
-    for (const option of ['submissions', 'lab', 'shard', 'jobs', 'hidden', 'reports', 'timeout'] as const) {
+    for (const option of ['submissions', 'lab', 'shard', 'jobs', 'hidden', 'reports', 'timeout', 'sandbox'] as const) {
       if (values[option] !== undefined) usageError(usage, `--merge takes the lab and everything else from the shards' JSON, not --${option}`);
     }
     const dir = path.resolve(cwd, values.merge);
@@ -118,6 +125,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(jobs) || jobs < 1) usageError(usage, `--jobs wants a whole number of at least 1, got "${values.jobs}"`);
   const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
   if (!(timeout > 0)) usageError(usage, `--timeout wants a number of seconds, got "${values.timeout}"`);
+  const sandbox = (values.sandbox ?? 'auto') as BatchContext['sandbox'];
+  if (!['auto', 'required', 'off'].includes(sandbox)) usageError(usage, `--sandbox is auto, required or off, not "${values.sandbox}"`);
   const choice = values.shard === undefined ? undefined : parseShard(values.shard);
   if (typeof choice === 'string') usageError(usage, choice);
 
@@ -135,7 +144,22 @@ async function main(): Promise<number> {
   if (shard) process.stderr.write(`shard ${shard.index}/${shard.count}: ${folders.length} of the ${shard.of} submissions\n`);
 
   const scratch = makeScratch('switchboard-grade');
-  const context: BatchContext = { root, lab, hidden, submissions, scratch, reports, timeoutMs: timeout * 1000 };
+  // What confinement this machine gives, tried once on a first plan; said above the table.
+  const netns = sandbox === 'off' ? undefined : graderNetns(path.join(root, '.switchboard', 'groups'));
+  let protections = protectionsOf(undefined);
+  if (sandbox !== 'off') {
+    openScratch(scratch);
+    const trial = makePlan({ slot: 1, work: path.join(scratch, 'work', '.trial'), loopbackOnly: Boolean(netns), kit: root });
+    removeTree(path.join(scratch, 'work', '.trial'));
+    protections = protectionsOf(trial);
+    if (sandbox === 'required' && !trial?.bwrap) {
+      removeTree(scratch);
+      process.stderr.write(`grade: --sandbox required, but no bubblewrap sandbox can be made here${process.platform === 'linux' ? ' (install bubblewrap; in a container, allow user namespaces)' : ` (${process.platform})`}\n`);
+      return 2;
+    }
+  }
+  process.stdout.write(`${protectionsLine(protections)}\n\n`);
+  const context: BatchContext = { root, lab, hidden, submissions, scratch, reports, timeoutMs: timeout * 1000, sandbox, netns };
   const interrupt = () => {
     removeTree(scratch);
     process.stderr.write('\ninterrupted: the graders running now stop the processes they started\n');
@@ -147,9 +171,12 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const progress = new Progress(process.stderr, folders.length, jobs);
+  // Each job slot has its grading user (as root): two submissions graded at once never share one.
+  const freeSlots = Array.from({ length: jobs }, (_, i) => jobs - i);
   const results = await runPool(folders, jobs, async (name) => {
     progress.start(name);
-    const row = await gradeSubmission(context, name);
+    const slot = freeSlots.pop()!;
+    const row = await gradeSubmission(context, name, slot).finally(() => freeSlots.push(slot));
     progress.finish(name, row.status === 'graded' ? `${row.score}/${row.maxScore} (${(row.durationMs / 1000).toFixed(1)} s)` : row.status, row.durationMs);
     return row;
   });
@@ -164,7 +191,7 @@ async function main(): Promise<number> {
   const seconds = (Date.now() - started) / 1000;
   const perMinute = seconds > 0 ? (rows.length / seconds) * 60 : 0;
   const outputs = { csv: file(values.csv), json: file(values.json), html: file(values.html) ?? path.join(reports, 'class-report.html') };
-  writeOutputs(lab, hidden, rows, outputs, cwd, { shard, summary: `${rows.length} submission(s) in ${seconds.toFixed(1)} s with --jobs ${jobs} (${perMinute.toFixed(1)} per minute)` });
+  writeOutputs(lab, hidden, rows, outputs, cwd, { shard, protections, summary: `${rows.length} submission(s) in ${seconds.toFixed(1)} s with --jobs ${jobs} (${perMinute.toFixed(1)} per minute)` });
   process.stdout.write(`each submission's report and logs: ${shownPath(cwd, reports)}\n`);
   return 0;
 }

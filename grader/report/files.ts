@@ -41,6 +41,7 @@ export function toJson(runs: RunResult[]): object {
     seed: last.seed,
     phases: last.phases,
     errors: last.errors,
+    ...(last.protections && { protections: last.protections }),
     ...(runs.length > 1 && {
       repeat: {
         runs: runs.length,

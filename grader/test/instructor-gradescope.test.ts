@@ -5,7 +5,10 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import os from 'node:os';
 import { loadLab } from '../labs.js';
+import { bwrapWorks } from '../sandbox/index.js';
+import { digests, writeProbe } from './fixtures/sandbox/probe-submission.js';
 import { readZip } from '../instructor/zip.js';
 import { kitCopy, removeDir, runInstructor, solution, starter, tempDir } from './fixtures/instructor/submissions.js';
 import { ms, root } from './support.js';
@@ -89,6 +92,22 @@ describe('npm run gradescope', () => {
     expect(results.tests.every((t) => t.status === 'failed' && t.score === 0)).toBe(true);
     expect(results.tests.find((t) => t.number === '1.1')!.output).toMatch(/phase 1\.1 not started: handleConnection in server\.ts is still a TODO/);
     expect(results.output).toMatch(/Graded: your repository's starter\/01-echo\//);
+  });
+
+  test.runIf(process.getuid?.() === 0 && bwrapWorks())('as root, a hostile submission keeps its honest score and reads, changes and reaches nothing', async () => {
+    const source = path.join(home, 'source');
+    const files = [
+      path.join(source, 'labs/01-echo/hidden/1.6-other-payloads.test.ts'),
+      path.join(source, 'labs/01-echo/tests/1.5-client.test.ts'),
+      path.join(source, 'grader/results.ts'),
+      path.join(source, 'run_autograder'),
+      path.join(os.homedir(), `switchboard-probe-${path.basename(home)}.txt`),
+    ];
+    const before = digests(files);
+    const results = await grade((submission) => writeProbe(submission, { files, folders: [source, os.homedir()], results: [path.join(home, 'results', 'results.json')] }));
+    expect(results.score).toBe(results.max_score);
+    expect(results.output).toMatch(/Your programs ran confined: user switchboard-grade-1 \(uid \d+\); sandbox bubblewrap; network loopback only/);
+    expect(digests(files)).toEqual(before);
   });
 
   test('a submission with nothing to grade: zero, and what to hand in instead', async () => {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image (Ubuntu): it installs Node.js
 # @@NODE_VERSION@@ (the version the package was made with; the kit needs 20.19 or newer), the
-# kit's dependencies, python3 (for submissions in Python) and strace (lab 5's hidden phase checks
-# the fsync behind every acknowledgement with it). Written by `npm run gradescope` for lab @@LAB@@.
+# kit's dependencies, python3 (for submissions in Python), strace (lab 5's hidden phase checks
+# the fsync behind every acknowledgement with it) and bubblewrap (the students' programs are
+# sandboxed with it where the container allows user namespaces), and makes the unprivileged user
+# the students' programs run as. Written by `npm run gradescope` for lab @@LAB@@.
 set -euo pipefail
 
 NODE_VERSION=@@NODE_VERSION@@
@@ -10,7 +12,8 @@ source_dir="${AUTOGRADER_ROOT:-/autograder}/source"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends ca-certificates curl xz-utils python3 strace
+apt-get install -y --no-install-recommends ca-certificates curl xz-utils python3 strace bubblewrap util-linux
+id switchboard-grade-1 >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin switchboard-grade-1
 
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
