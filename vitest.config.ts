@@ -22,7 +22,8 @@ const quick = [
   'grader/test/labs.test.ts',
   'grader/test/process.test.ts',
   'grader/test/reaper.test.ts',
-  'grader/test/checker.test.ts',
+  'grader/test/crash-states.test.ts',
+  'grader/test/explore.test.ts',
   'solutions/**/*.test.ts',
 ];
 
