@@ -32,6 +32,8 @@ what to run:
   --hidden              include the instructor-only tests in labs/NN-name/hidden
   --repeat N            run N times; report every phase that failed at least once, and how often
   --watch               run again whenever your code or the tests change
+  --explore N           labs 5-7: N schedules (or crash states) in each test that searches them,
+                        instead of its own number (SWITCHBOARD_EXPLORE=N does the same)
 
 reports:
   --json FILE           the results in the kit's JSON schema
@@ -50,7 +52,7 @@ function fail(message: string): never {
 }
 
 /** The grader's options that npm, given them before `--`, keeps for itself (`npm run lab 1 --watch` runs `lab 1` with npm_config_watch set). */
-const npmSwallows = ['watch', 'phase', 'repeat', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
+const npmSwallows = ['watch', 'phase', 'repeat', 'explore', 'solution', 'hidden', 'impl', 'cmd', 'logs', 'json', 'gradescope', 'junit', 'trace'];
 
 /** Options the user gave before `--`, which npm kept (and whose values it passed on as stray arguments). */
 function optionsNpmTook(values: Record<string, unknown>): string[] {
@@ -90,6 +92,7 @@ async function main(): Promise<number> {
         phase: { type: 'string', multiple: true },
         hidden: { type: 'boolean' },
         repeat: { type: 'string' },
+        explore: { type: 'string' },
         watch: { type: 'boolean' },
         json: { type: 'string' },
         gradescope: { type: 'string' },
@@ -160,6 +163,12 @@ async function main(): Promise<number> {
   const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat wants a whole number of runs, got "${values.repeat}"`);
   if (values.watch && repeat > 1) fail('--watch and --repeat do not go together');
+  if (values.explore !== undefined) {
+    const n = Number(values.explore);
+    if (!Number.isInteger(n) || n < 1) fail(`--explore wants a whole number of schedules from 1 up, got "${values.explore}"`);
+    // The tests that search read it (grader/explore/explorer.ts); the workers inherit the environment.
+    process.env.SWITCHBOARD_EXPLORE = String(n);
+  }
 
   const colour = !process.env.NO_COLOR && (process.stdout.isTTY || Boolean(process.env.FORCE_COLOR));
   process.env.SWITCHBOARD_COLOR = colour ? '1' : '0';

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   consensus?: boolean;
   /** Lab 7: --compact-after N for every replica (none by default). */
   compactAfter?: number;
+  /** Names the data directories `<prefix>replica-N`: for a test that starts several clusters one after another (grader/explore). */
+  dirPrefix?: string;
 }
 
 export interface Member {
@@ -78,7 +80,7 @@ export class Cluster {
   static async start(h: Harness, options: ClusterOptions): Promise<Cluster> {
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const members: Member[] = [];
-    for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`replica-${id}`), proc: undefined, up: false, paused: false, proxies: new Map() });
+    for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`${options.dirPrefix ?? ''}replica-${id}`), proc: undefined, up: false, paused: false, proxies: new Map() });
     // The lanes are named, not found through the OS: only Linux can tell which process opened a link.
     for (const from of members) {
       for (const to of members) {
