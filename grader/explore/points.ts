@@ -4,13 +4,17 @@
 // synchronously, before the proxy passes the chunk on, so that a kill -9 it sends lands before
 // anything the frame causes. "Just after a reconnect" is the moment the proxy accepts a connection.
 //
-// Frames are decoded with the lab's own grader decoder (labs/06-replication/tests/wire.ts, which
-// lab 7's extends), each connection through a proxy on its own. A point fires once; what it waited
-// for and when it fired go into the cluster's history, so a failure's excerpt shows it.
+// The cluster makes its Points before the first replica starts, so that every connection is read
+// from its first byte. Each connection through a proxy is cut into frames (lab 3's header: type,
+// flags, length), and a frame's payload is decoded with the lab's own grader codec only while some
+// point waits: a cluster with no point pays for the framing alone. A point fires once; what it
+// waited for and when it fired go into the cluster's history, so a failure's excerpt shows it.
+// A point acts on the chunk that completes its frame: what came in the same chunk after the frame
+// is held or lost with it.
 import type { Direction, ProxyObserver } from '../harness/proxy.js';
 import { GradeFailure, scaled, seconds } from '../harness/wait.js';
-import { MessageDecoder, typeName6, type Decoded } from '../../labs/06-replication/tests/wire.js';
-import type { ValueMap } from '../../labs/03-protocol/tests/wire.js';
+import { typeName6 } from '../../labs/06-replication/tests/wire.js';
+import { decodeValue, headerBytes, maxPayload, type ValueMap } from '../../labs/03-protocol/tests/wire.js';
 import type { Cluster } from '../replication/cluster.js';
 
 /** A message one replica sent another, as a point sees it. */
@@ -41,11 +45,11 @@ export class Points {
   private readonly points = new Set<Point>();
   private readonly accepts = new Set<Accept>();
 
-  constructor(private readonly cluster: Cluster) {
+  constructor(private readonly cluster: Pick<Cluster, 'members' | 'history' | 'checkAlive'>) {
     for (const from of cluster.members) {
       for (const [to, proxy] of from.proxies) {
         const inner = proxy.observer;
-        const decoders = new Map<number, MessageDecoder>();
+        const framers = new Map<number, Framer>();
         const observer: ProxyObserver = {
           accepted: (link, client) => {
             inner?.accepted(link, client);
@@ -54,9 +58,9 @@ export class Points {
           arrived: (link, direction: Direction, chunk) => {
             inner?.arrived(link, direction, chunk);
             if (direction !== 'forward') return;
-            let decoder = decoders.get(link);
-            if (!decoder) decoders.set(link, (decoder = new MessageDecoder()));
-            for (const m of decoder.push(chunk)) this.seen(from.id, to, m);
+            let framer = framers.get(link);
+            if (!framer) framers.set(link, (framer = new Framer()));
+            framer.push(chunk, (type, payload) => this.seen(from.id, to, type, payload));
           },
           delivered: (link, direction, chunk) => inner?.delivered(link, direction, chunk),
           dropped: (link, direction, chunk, why) => inner?.dropped(link, direction, chunk, why),
@@ -71,11 +75,13 @@ export class Points {
    * Runs `action` the first time a message that `match` accepts reaches a proxy, before the proxy
    * passes it on. Returns what waits for it.
    */
-  on(what: string, match: (m: Seen) => boolean, action: (m: Seen) => void = () => undefined): { reached: (timeoutMs: number) => Promise<Seen>; fired: () => Seen | undefined } {
+  on(what: string, match: (m: Seen) => boolean, action: (m: Seen) => void = () => undefined): { reached: (timeoutMs: number) => Promise<Seen>; fired: () => Seen | undefined; cancel: () => void } {
     const point: Point = { what, match, action };
     this.points.add(point);
     return {
       fired: () => point.fired,
+      // A point not reached by the end of its step is not waited for any longer.
+      cancel: () => void this.points.delete(point),
       reached: async (timeoutMs: number) => {
         const wait = scaled(timeoutMs);
         const end = Date.now() + wait;
@@ -110,16 +116,47 @@ export class Points {
     }
   }
 
-  private seen(from: number, to: number, m: Decoded): void {
-    if (!(m.value instanceof Map)) return;
-    const seen: Seen = { from, to, type: m.type, value: m.value };
+  private seen(from: number, to: number, type: number, payload: Buffer): void {
+    if (this.points.size === 0) return;
+    let value;
+    try {
+      value = decodeValue(payload);
+    } catch {
+      return;
+    }
+    if (!(value instanceof Map)) return;
+    const seen: Seen = { from, to, type, value };
     for (const point of [...this.points]) {
       if (!point.match(seen)) continue;
       this.points.delete(point);
       point.fired = seen;
-      this.cluster.history.note(`point: ${point.what} (${typeName6(m.type)} from replica ${from} to replica ${to})`);
+      this.cluster.history.note(`point: ${point.what} (${typeName6(type)} from replica ${from} to replica ${to})`);
       point.action(seen);
       point.wake?.();
+    }
+  }
+}
+
+/** Cuts one direction of one connection into frames; gives up on a stream whose framing is lost. */
+class Framer {
+  private buffered: Buffer = Buffer.alloc(0);
+  private lost = false;
+
+  push(chunk: Buffer, frame: (type: number, payload: Buffer) => void): void {
+    if (this.lost) return;
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    while (this.buffered.length >= headerBytes) {
+      const length = this.buffered.readUInt32BE(8);
+      if (length > maxPayload) {
+        this.lost = true;
+        this.buffered = Buffer.alloc(0);
+        return;
+      }
+      if (this.buffered.length < headerBytes + length) return;
+      const type = Number(this.buffered.readBigInt64BE(0));
+      const payload = this.buffered.subarray(headerBytes, headerBytes + length);
+      this.buffered = this.buffered.subarray(headerBytes + length);
+      frame(type, payload);
     }
   }
 }

@@ -30,7 +30,7 @@ import type { Op } from '../replication/history.js';
 import { readReplicaLog, recordAt } from '../replication/logs.js';
 import { R } from '../../labs/05-persistence/tests/logfile.js';
 import type { Schedule } from './explorer.js';
-import { Points, intAt } from './points.js';
+import { intAt } from './points.js';
 
 /** How a lab starts its cluster (its own H and T, lab 7's rules or lab 6's). */
 export type StartCluster = (h: Harness, size: number, options: Omit<ClusterOptions, 'size'>) => Promise<Cluster>;
@@ -98,7 +98,7 @@ function parts(s: Schedule, cluster: Cluster, primary: number): number[] {
 
 export async function pairCrash(h: Harness, s: Schedule, start: StartCluster, options: Omit<ClusterOptions, 'size'> = {}): Promise<void> {
   const cluster = await start(h, 3, { ...options, dirPrefix: `s${s.number}-` });
-  const points = new Points(cluster);
+  const points = cluster.points;
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'inbox']);
   const [backup, other] = parts(s, cluster, primary) as [number, number];
@@ -128,7 +128,7 @@ export async function pairCrash(h: Harness, s: Schedule, start: StartCluster, op
 
 export async function laggard(h: Harness, s: Schedule, start: StartCluster, options: Omit<ClusterOptions, 'size'> = {}): Promise<void> {
   const cluster = await start(h, 3, { ...options, dirPrefix: `s${s.number}-` });
-  const points = new Points(cluster);
+  const points = cluster.points;
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'inbox']);
   const [backup, behind] = parts(s, cluster, primary) as [number, number];
@@ -156,7 +156,7 @@ export async function laggard(h: Harness, s: Schedule, start: StartCluster, opti
 export async function reconnect(h: Harness, s: Schedule, start: StartCluster, options: Omit<ClusterOptions, 'size'> = {}): Promise<void> {
   // A longer T: the primary's link to the emptied backup is held for a second or two, less than T.
   const cluster = await start(h, 5, { ...options, timeoutMs: 4_000, dirPrefix: `s${s.number}-` });
-  const points = new Points(cluster);
+  const points = cluster.points;
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'inbox']);
   const [emptied, counted, ...down] = s.random.shuffle(cluster.ids.filter((id) => id !== primary)) as [number, number, ...number[]];

@@ -18,6 +18,7 @@ import { History, describeEvent, type ReplicaStatus, type Round } from './histor
 import { readReplicaLog } from './logs.js';
 import { StatusPoller } from './poller.js';
 import { TermWatch } from './watch.js';
+import { Points } from '../explore/points.js';
 
 export interface ClusterOptions {
   size: number;
@@ -62,6 +63,8 @@ export class Cluster {
   /** T before scaling, for deadlines (which the harness scales). */
   readonly baseTimeoutMs: number;
   readonly consensus: boolean;
+  /** Named points of a schedule on every proxy (grader/explore/points.ts), watching from before the first connection. */
+  points!: Points;
   private finished = false;
 
   private constructor(
@@ -92,6 +95,7 @@ export class Cluster {
       const watch = new TermWatch(cluster.history);
       for (const from of members) for (const [to, proxy] of from.proxies) watch.attach(proxy, from.id, to);
     }
+    cluster.points = new Points(cluster);
     h.note(`a cluster of ${options.size}: replica i on port ${members.map((m) => m.port).join(', ')}; replica i reaches replica j through a proxy of its own; --heartbeat-ms ${cluster.heartbeatMs} --timeout-ms ${cluster.timeoutMs}`);
     h.onTeardown(() => cluster.poller.stop());
     cluster.poller.start();
