@@ -56,7 +56,7 @@ export async function explore(h: Harness, standard: number, run: (s: Schedule) =
       await run({ number, count, random: new Random(seed), seed });
     } catch (error) {
       if (error instanceof GradeFailure) {
-        throw new GradeFailure(`schedule ${number} of ${count} (its seed ${seed}; SWITCHBOARD_SEED with the run's seed replays it): ${error.message}`);
+        throw new GradeFailure(`schedule ${number} of ${count} (its own seed ${seed}; SWITCHBOARD_SEED with the run's seed, printed below, replays every schedule of the test in order): ${error.message}`);
       }
       throw error;
     }

@@ -12,9 +12,11 @@
 //                  SENT; then the primary killed. The backup and the third replica come back on
 //                  their directories: a majority, so the acknowledged message must be there
 //                  (an APPENDED promises a copy on disk).
-//   laggard        the third replica down; a SEND; once the client has its SENT the primary is
-//                  killed before it tells the backup the new commit index; the third replica comes
-//                  back. The backup holds the record, the other does not: the backup must win.
+//   laggard        the primary's messages to the third replica held (it stays up, behind); a SEND;
+//                  the backup's APPENDED for it holds the primary's messages to the backup too, so
+//                  neither learns the new commit index; once the client has its SENT the primary is
+//                  killed. Both survivors have the same commit index; the backup holds the record,
+//                  the other does not: the backup must win, whatever the ids.
 //   reconnect      five replicas, three down; a SEND that the primary and one backup hold (two of
 //                  five, not committed); that backup restarted with an empty directory (the
 //                  primary's link to it held once it reconnects); a backup back on its directory
@@ -132,10 +134,10 @@ export async function laggard(h: Harness, s: Schedule, start: StartCluster, opti
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'inbox']);
   const [backup, behind] = parts(s, cluster, primary) as [number, number];
-  h.note(`schedule ${s.number}: replica ${behind} down; replica ${backup} holds a SEND it does not, and the primary dies before it tells replica ${backup} the commit index`);
+  h.note(`schedule ${s.number}: replica ${behind} left behind (the primary's messages to it held); replica ${backup} holds a SEND it does not, and the primary dies before it tells either the commit index`);
   const alice = await loggedIn(h, cluster, primary, 'alice');
   const { last } = await cluster.waitCaughtUp();
-  await cluster.kill(behind);
+  cluster.proxy(primary, behind).hold();
   const k = BigInt(last + 1);
   // Once replica `backup` has answered for the record, the primary's next messages to it wait (not lost, until the kill resets them).
   points.on(`replica ${backup}'s APPENDED covering record ${k}: the primary's messages to it held`, (m) => m.from === backup && m.to === primary && m.type === T6.APPENDED && (intAt(m.value, 'index') ?? 0n) >= k, () => cluster.proxy(primary, backup).hold());
@@ -143,9 +145,9 @@ export async function laggard(h: Harness, s: Schedule, start: StartCluster, opti
   const id = await sentWithin(cluster, alice, op, primary, 15_000, `the SENT for a SEND that replica ${primary} and replica ${backup} hold`);
   if (id === undefined) throw new GradeFailure(`replica ${primary} gave no SENT within 15 s for a SEND with replica ${backup} up: the primary and one backup are a majority of three (spec: replication)`);
   await cluster.kill(primary);
-  cluster.proxy(primary, backup).cut();
-  cluster.healLinks([[primary, backup]]);
-  await cluster.restart(behind);
+  // What the dead primary sent and the proxies held is lost with it.
+  for (const id of [backup, behind]) cluster.proxy(primary, id).cut();
+  cluster.healLinks([[primary, backup], [primary, behind]]);
   const next = await cluster.waitForPrimary({ what: `a primary among replicas ${backup} and ${behind}, with replica ${primary} down` });
   newPrimaryHolds(cluster, next, id);
   await cluster.waitCaughtUp();

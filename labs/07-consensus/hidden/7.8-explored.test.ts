@@ -2,7 +2,7 @@ import lab from './lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
 import { explore, exploreTimeout } from '../../../grader/explore/explorer.js';
-import { pairCrash, reconnect } from '../../../grader/explore/schedules.js';
+import { laggard, pairCrash, reconnect } from '../../../grader/explore/schedules.js';
 import { Scripted } from '../tests/scripted.js';
 import { account, heartbeatMs, newCluster, sent, started, untilStatus } from '../tests/consensus.js';
 import { T7, digests, map, show, type LogEntry, type Value } from '../tests/wire.js';
@@ -17,7 +17,11 @@ test('a backup killed with the primary right after it answered APPENDED still ho
   await explore(h, 2, (s) => pairCrash(h, s, newCluster));
 });
 
-test('a backup restarted with an empty directory counts only once it holds the records again', { points: 4, timeoutMs: exploreTimeout(1, 45_000, 90_000) }, async (h) => {
+test('the primary killed before it tells the backups the commit index: the replica with the record wins, whatever the ids', { points: 3, timeoutMs: exploreTimeout(1, 30_000, 60_000) }, async (h) => {
+  await explore(h, 1, (s) => laggard(h, s, newCluster));
+});
+
+test('a backup restarted with an empty directory counts only once it holds the records again', { points: 3, timeoutMs: exploreTimeout(1, 45_000, 90_000) }, async (h) => {
   await explore(h, 1, (s) => reconnect(h, s, newCluster));
 });
 
@@ -74,7 +78,7 @@ test('votes and tokens compare logs by last term, then last index: every case ar
   });
 });
 
-test('a replica takes a newer term from every replica message but a token: HEARTBEAT, APPEND, APPENDED, MISMATCH, VOTE_REQUEST, VOTE, ELECTED', { points: 4, timeoutMs: exploreTimeout(1, 30_000, 60_000) }, async (h) => {
+test('a replica takes a newer term from every replica message but a token: HEARTBEAT, APPEND, APPENDED, MISMATCH, VOTE_REQUEST, VOTE, ELECTED', { points: 3, timeoutMs: exploreTimeout(1, 30_000, 60_000) }, async (h) => {
   await explore(h, 1, async (s) => {
     const scripted = await yours(h, `s${s.number}-terms`, log, 2n);
     const d = digests(log);
@@ -120,7 +124,7 @@ function snapshotOf(index: bigint, term: bigint, digest: bigint, text: string): 
   };
 }
 
-test('installing a snapshot keeps the records after it only where the log agrees with it: a log that disagrees goes', { points: 4, timeoutMs: exploreTimeout(1, 40_000, 60_000) }, async (h) => {
+test('installing a snapshot keeps the records after it only where the log agrees with it: a log that disagrees goes', { points: 3, timeoutMs: exploreTimeout(1, 40_000, 60_000) }, async (h) => {
   // Your replica's log: records 1 to 5, all of term 1, none known committed.
   const mine: LogEntry[] = [account(1, 1, 'alice'), account(2, 1, 'bob'), sent(3, 1, 'three'), sent(4, 1, 'four'), sent(5, 1, 'five')];
   const d = digests(mine);

@@ -29,6 +29,8 @@ export interface NemesisOptions {
   holdMs?: [number, number];
   compactAfter?: number;
   writers?: number;
+  /** Names the data directories (grader/explore runs several nemeses in one test). */
+  dirPrefix?: string;
 }
 
 type Kind = 'pause' | 'kill' | 'partition' | 'one-way' | 'delay' | 'cut' | 'answer';
@@ -91,7 +93,7 @@ interface Active {
 }
 
 export async function nemesis(h: Harness, options: NemesisOptions): Promise<Cluster> {
-  const cluster = await newCluster(h, options.size, { compactAfter: options.compactAfter });
+  const cluster = await newCluster(h, options.size, { compactAfter: options.compactAfter, dirPrefix: options.dirPrefix });
   const steps = schedule(h, cluster.ids, options);
   h.note(`the nemesis's schedule (from the test's seed, ${h.seed}):\n${steps.map((s, i) => `  ${i + 1}. ${describeStep(s, cluster.ids)}`).join('\n')}`);
   const primary = await cluster.waitForPrimary();
