@@ -16,6 +16,6 @@ test('the primary killed before it tells the backup the commit index: the replic
   await explore(h, 2, (s) => laggard(h, s, newCluster));
 });
 
-test('a backup restarted with an empty directory counts only once it holds the records again', { points: 5, timeoutMs: exploreTimeout(1, 45_000, 90_000) }, async (h) => {
+test('a backup restarted with an empty directory counts only once it holds the records again', { points: 5, timeoutMs: exploreTimeout(1, 60_000, 90_000) }, async (h) => {
   await explore(h, 1, (s) => reconnect(h, s, newCluster));
 });
