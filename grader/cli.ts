@@ -36,8 +36,9 @@ what to run:
   --phase ID            only this phase (1.3) or group (1); repeatable
   --hidden              include the instructor-only tests in labs/NN-name/hidden
   --repeat N            run N times; report every phase that failed at least once, and how often
-  --explore N           phases that search (crash states, fault schedules) try N cases each
-                        instead of their default; a failing case prints the seed that replays it
+  --explore N           tests that search (lab 5's crash states, labs 6-7's fault schedules)
+                        try N cases each instead of their default (SWITCHBOARD_EXPLORE=N does the
+                        same); a failing case prints the seed that replays it
   --watch               run again whenever your code or the tests change
 
 reports:
@@ -169,7 +170,7 @@ async function main(): Promise<number> {
   if (values.watch && repeat > 1) fail('--watch and --repeat do not go together');
   if (values.explore !== undefined) {
     const explore = Number(values.explore);
-    if (!Number.isInteger(explore) || explore < 1) fail(`--explore wants a whole number of cases, at least 1, got "${values.explore}"`);
+    if (!Number.isInteger(explore) || explore < 1) fail(`--explore wants a whole number of cases (crash states, schedules), at least 1, got "${values.explore}"`);
     // The test workers read it (grader/explore/): how many cases each searching phase tries.
     process.env.SWITCHBOARD_EXPLORE = String(explore);
   }

@@ -65,7 +65,9 @@ function pruneOldRuns(runsDir: string): void {
   const runs = readdirSync(runsDir).sort();
   for (const old of runs.slice(0, Math.max(0, runs.length - keptRuns))) {
     const dir = path.join(runsDir, old);
-    if (Date.now() - statSync(dir).mtimeMs > pruneAfterMs) rmSync(dir, { recursive: true, force: true });
+    // Another run started beside this one may be pruning the same folder: one gone already is fine.
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > pruneAfterMs) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -18,6 +18,7 @@ import { History, describeEvent, type ReplicaStatus, type Round } from './histor
 import { readReplicaLog } from './logs.js';
 import { StatusPoller } from './poller.js';
 import { TermWatch } from './watch.js';
+import { Points } from '../explore/points.js';
 
 export interface ClusterOptions {
   size: number;
@@ -36,6 +37,8 @@ export interface ClusterOptions {
   consensus?: boolean;
   /** Lab 7: --compact-after N for every replica (none by default). */
   compactAfter?: number;
+  /** Names the data directories `<prefix>replica-N`: for a test that starts several clusters one after another (grader/explore). */
+  dirPrefix?: string;
 }
 
 export interface Member {
@@ -60,6 +63,8 @@ export class Cluster {
   /** T before scaling, for deadlines (which the harness scales). */
   readonly baseTimeoutMs: number;
   readonly consensus: boolean;
+  /** Named points of a schedule on every proxy (grader/explore/points.ts), watching from before the first connection. */
+  points!: Points;
   private finished = false;
 
   private constructor(
@@ -78,7 +83,7 @@ export class Cluster {
   static async start(h: Harness, options: ClusterOptions): Promise<Cluster> {
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const members: Member[] = [];
-    for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`replica-${id}`), proc: undefined, up: false, paused: false, proxies: new Map() });
+    for (const id of ids) members.push({ id, port: await h.claimPort(`replica ${id}`), dir: h.dataDir(`${options.dirPrefix ?? ''}replica-${id}`), proc: undefined, up: false, paused: false, proxies: new Map() });
     // The lanes are named, not found through the OS: only Linux can tell which process opened a link.
     for (const from of members) {
       for (const to of members) {
@@ -90,6 +95,7 @@ export class Cluster {
       const watch = new TermWatch(cluster.history);
       for (const from of members) for (const [to, proxy] of from.proxies) watch.attach(proxy, from.id, to);
     }
+    cluster.points = new Points(cluster);
     h.note(`a cluster of ${options.size}: replica i on port ${members.map((m) => m.port).join(', ')}; replica i reaches replica j through a proxy of its own; --heartbeat-ms ${cluster.heartbeatMs} --timeout-ms ${cluster.timeoutMs}`);
     h.onTeardown(() => cluster.poller.stop());
     cluster.poller.start();

@@ -12,9 +12,15 @@
 //   one-way    some links cut in one direction only
 //   delay      some links delay every message by 20 to 300 ms
 //   cut        some connections reset (what was in flight is lost); they open again at once
+//   answer     a named point (grader/explore/points.ts): kill -9 the first backup whose APPENDED
+//              reaches the proxy, before the primary reads it; half the time the primary too, the
+//              moment its APPENDs show the new commit index, kept down three times T longer so
+//              that the others elect without it; each starts again on its directory
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Harness } from '../../../grader/harness/index.js';
+import { intAt, type Points } from '../../../grader/explore/points.js';
 import { Writer, makeAccounts, newCluster, type Cluster } from './consensus.js';
+import { T7 } from './wire.js';
 
 export interface NemesisOptions {
   size: number;
@@ -23,12 +29,14 @@ export interface NemesisOptions {
   holdMs?: [number, number];
   compactAfter?: number;
   writers?: number;
+  /** Names the data directories (grader/explore runs several nemeses in one test). */
+  dirPrefix?: string;
 }
 
-type Kind = 'pause' | 'kill' | 'partition' | 'one-way' | 'delay' | 'cut';
+type Kind = 'pause' | 'kill' | 'partition' | 'one-way' | 'delay' | 'cut' | 'answer';
 
 /** Each kind, as often as it appears here. */
-const kinds: Kind[] = ['pause', 'pause', 'pause', 'kill', 'kill', 'partition', 'partition', 'partition', 'one-way', 'one-way', 'delay', 'delay', 'cut'];
+const kinds: Kind[] = ['pause', 'pause', 'pause', 'kill', 'kill', 'partition', 'partition', 'partition', 'one-way', 'one-way', 'delay', 'delay', 'cut', 'answer', 'answer'];
 
 export interface Step {
   kind: Kind;
@@ -42,6 +50,8 @@ export interface Step {
   /** one-way, delay, cut: the links (from, to), and each one's delay. */
   links: [number, number][];
   delays: number[];
+  /** answer: the primary killed too. */
+  pair: boolean;
 }
 
 /** The schedule: every step drawn now, a fixed number of draws each, so that a seed gives one schedule. */
@@ -57,7 +67,8 @@ export function schedule(h: Harness, ids: number[], options: NemesisOptions): St
     const side = shuffled.slice(0, h.random.int(1, ids.length));
     const links = h.random.shuffle(all).slice(0, h.random.int(1, ids.length + 1));
     const delays = links.map(() => h.random.int(20, 300));
-    return { kind, hold, gap, victim, side, links, delays };
+    const pair = h.random.chance(0.5);
+    return { kind, hold, gap, victim, side, links, delays, pair };
   });
 }
 
@@ -71,6 +82,7 @@ export function describeStep(step: Step, ids: number[]): string {
     'one-way': `cut ${links}, one way`,
     delay: `delay ${step.links.map(([a, b], i) => `${a}→${b} by ${step.delays[i]} ms`).join(', ')}`,
     cut: `reset the connections ${links}`,
+    answer: `kill -9 the first backup whose APPENDED reaches the proxy, before the primary reads it${step.pair ? ', then the primary once it shows the new commit index' : ''}`,
   }[step.kind];
   return `${what}, held ${step.hold} ms, the next step ${step.gap} ms later`;
 }
@@ -81,7 +93,7 @@ interface Active {
 }
 
 export async function nemesis(h: Harness, options: NemesisOptions): Promise<Cluster> {
-  const cluster = await newCluster(h, options.size, { compactAfter: options.compactAfter });
+  const cluster = await newCluster(h, options.size, { compactAfter: options.compactAfter, dirPrefix: options.dirPrefix });
   const steps = schedule(h, cluster.ids, options);
   h.note(`the nemesis's schedule (from the test's seed, ${h.seed}):\n${steps.map((s, i) => `  ${i + 1}. ${describeStep(s, cluster.ids)}`).join('\n')}`);
   const primary = await cluster.waitForPrimary();
@@ -93,6 +105,8 @@ export async function nemesis(h: Harness, options: NemesisOptions): Promise<Clus
   await Promise.all(writers.map((w) => w.progress(3, 'before the faults')));
 
   const active: Active[] = [];
+  const points = cluster.points;
+  const later = (ms: number, undo: () => Promise<void>) => active.push({ until: Date.now() + ms, undo });
   const undoDue = async (all = false) => {
     for (const fault of [...active]) {
       if (!all && fault.until > Date.now()) continue;
@@ -102,7 +116,7 @@ export async function nemesis(h: Harness, options: NemesisOptions): Promise<Clus
   };
   for (const [i, step] of steps.entries()) {
     h.note(`nemesis step ${i + 1}: ${describeStep(step, cluster.ids)}`);
-    const undo = await begin(cluster, step);
+    const undo = await begin(cluster, step, points, later);
     if (undo) active.push({ until: Date.now() + step.hold, undo });
     await delay(step.gap);
     await undoDue();
@@ -118,7 +132,7 @@ export async function nemesis(h: Harness, options: NemesisOptions): Promise<Clus
 }
 
 /** Starts one step's fault; returns what undoes it (nothing for a fault that is over at once, or one that could not start). */
-async function begin(cluster: Cluster, step: Step): Promise<(() => Promise<void>) | undefined> {
+async function begin(cluster: Cluster, step: Step, points: Points, later: (ms: number, undo: () => Promise<void>) => void): Promise<(() => Promise<void>) | undefined> {
   switch (step.kind) {
     case 'pause':
     case 'kill': {
@@ -152,5 +166,40 @@ async function begin(cluster: Cluster, step: Step): Promise<(() => Promise<void>
     case 'cut':
       for (const [from, to] of step.links) cluster.cut(from, to);
       return undefined;
+    case 'answer': {
+      const primary = cluster.primaryNow();
+      if (primary === undefined || !cluster.member(primary).up || cluster.member(primary).paused) return undefined;
+      const killed: Promise<void>[] = [];
+      let backup: number | undefined;
+      let committed: { cancel: () => void } | undefined;
+      const answered = points.on(
+        `the first APPENDED to replica ${primary}, before it reads it: kill -9 its sender`,
+        (m) => m.to === primary && m.type === T7.APPENDED && cluster.member(m.from).up && !cluster.member(m.from).paused,
+        (m) => {
+          backup = m.from;
+          killed.push(cluster.kill(m.from));
+          if (!step.pair) return;
+          const index = intAt(m.value, 'index') ?? 0n;
+          committed = points.on(
+            `replica ${primary}'s first APPEND with commit ${index} or more: kill -9 it`,
+            (a) => a.from === primary && a.type === T7.APPEND && (intAt(a.value, 'commit') ?? 0n) >= index && cluster.member(primary).up,
+            () => {
+              killed.push(cluster.kill(primary));
+              // Down longer than the backup: the others elect without it, from what they hold.
+              later(step.hold + 3 * cluster.timeoutMs, async () => {
+                if (!cluster.member(primary).up) await cluster.restart(primary);
+              });
+            },
+          );
+        },
+      );
+      return async () => {
+        answered.cancel();
+        committed?.cancel();
+        await Promise.all(killed);
+        const member = backup === undefined ? undefined : cluster.member(backup);
+        if (member && !member.up) await cluster.restart(member.id);
+      };
+    }
   }
 }

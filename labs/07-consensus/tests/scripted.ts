@@ -201,9 +201,10 @@ export class Scripted {
     readonly size: number,
   ) {}
 
-  static async create(h: Harness, size: number): Promise<Scripted> {
+  /** `dir` names replica 1's data directory, for a test that plays several clusters one after another. */
+  static async create(h: Harness, size: number, dir = 'replica-1'): Promise<Scripted> {
     const s = new Scripted(h, size);
-    s.dir = h.dataDir('replica-1');
+    s.dir = h.dataDir(dir);
     for (let id = 2; id <= size; id++) {
       const other = new GraderReplica(h, id, () => s.yours);
       await other.listen();
