@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { processAlive } from './procfs.js';
 
 export const isWindows = process.platform === 'win32';
 
@@ -30,17 +31,9 @@ interface GroupRecord {
   startTicks?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function groupAlive(pgid: number): boolean {
-  if (isWindows) return alive(pgid);
+  if (isWindows) return processAlive(pgid);
   try {
     process.kill(-pgid, 0);
     return true;
@@ -166,9 +159,9 @@ export class GroupRegistry {
    * can say so.
    */
   reapOrphans(): string[] {
-    const orphans = this.records().filter((record) => record.run !== this.run && !alive(record.owner) && !alive(record.run));
+    const orphans = this.records().filter((record) => record.run !== this.run && !processAlive(record.owner) && !processAlive(record.run));
     // Where /proc cannot tell, ask the OS once for the creation times of every live leader.
-    const unproven = orphans.filter((record) => alive(record.pgid) && (record.startTicks === undefined || startTicks(record.pgid) === undefined));
+    const unproven = orphans.filter((record) => processAlive(record.pgid) && (record.startTicks === undefined || startTicks(record.pgid) === undefined));
     const created = creationTimes(unproven.map((record) => record.pgid));
     const reaped: string[] = [];
     for (const record of orphans) {
@@ -186,7 +179,7 @@ export class GroupRegistry {
 function isOurs(record: GroupRecord, created: Map<number, number>): boolean {
   // Leader gone, group alive: a group's id is not given to a new process while the group has a
   // member, so these are the remains of ours.
-  if (!isWindows && !alive(record.pgid)) return true;
+  if (!isWindows && !processAlive(record.pgid)) return true;
   const ticks = startTicks(record.pgid);
   if (record.startTicks !== undefined && ticks !== undefined) return ticks === record.startTicks;
   const at = created.get(record.pgid);

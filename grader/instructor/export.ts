@@ -37,6 +37,8 @@ const usage = `usage: npm run export -- --out DIR [options]
 /** A kit test file that runs the reference solutions, or belongs to the instructor tooling. */
 function instructorTest(source: KitSource, file: string): boolean {
   if (/^grader\/test\/(instructor-|fixtures\/instructor\/)/.test(file)) return true;
+  // Confinement is for grading others' code: its tests grade batches with the instructor tools.
+  if (/^grader\/test\/(sandbox[\w-]*\.test\.ts$|fixtures\/sandbox\/)/.test(file)) return true;
   // The labs' invariants grade solutions/ (grader/test/labs/, the helper they share, the check that every lab has one).
   if (/^grader\/test\/(labs\/|labs\.test\.ts$|lab-invariants\.ts$)/.test(file)) return true;
   return file.endsWith('.test.ts') && /--solution|solutions\/|'solution'/.test(source.read(file).toString('utf8'));

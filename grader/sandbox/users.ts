@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../harness/procfs.js';
 import type { GradingUser } from './plan.js';
 
 export const userPrefix = 'switchboard-grade-';
@@ -86,7 +87,7 @@ export function claimSlot(): { slot: number; release: () => void } {
         return { slot, release: () => rmSync(file, { force: true }) };
       } catch {
         const holder = Number.parseInt(readText(file), 10);
-        if (holder > 0 && alive(holder)) break;
+        if (holder > 0 && processAlive(holder)) break;
         rmSync(file, { force: true });
       }
     }
@@ -102,11 +103,3 @@ function readText(file: string): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -40,7 +40,10 @@ test('Gradescope and JUnit reports have the fields their consumers read', async 
   const junit = readFileSync(path.join(dir, 'junit.xml'), 'utf8');
   expect(junit).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>/);
   expect(junit).toContain('<testcase classname="lab1.1.1" name="1.1 a line comes back"');
-  expect(junit.match(/<failure /g)).toHaveLength(5);
+  // One <failure> per test of the two phases: every one fails on a starter.
+  const tests = run.json.phases.flatMap((p) => p.tests);
+  expect(tests.length).toBeGreaterThan(2);
+  expect(junit.match(/<failure /g)).toHaveLength(tests.length);
   expect(run.json.phases[0]!.tests[0]!.diagnostics?.todo).toBe('phase 1.1 not started: handleConnection in server.ts is still a TODO');
   cleanup(run);
   rmSync(dir, { recursive: true, force: true });
