@@ -202,6 +202,11 @@ export async function stopReplica(dir: ClusterDir, id: string | number | undefin
 export async function restartReplica(dir: ClusterDir, id: string | number | undefined): Promise<{ text: string; up: boolean; member: Member }> {
   const { state, member: m } = member(dir, id);
   await stopMember(m);
+  // A killed replica stays a zombie until its new parent collects it, and a zombie's pid still
+  // answers: a replica that finds that pid in its LOCK would take it for a live holder. Wait
+  // (bounded) until the pid is gone.
+  const old = m.pid;
+  for (const end = Date.now() + 10_000; old !== undefined && processAlive(old) && Date.now() < end; ) await delay(50);
   launch(state, m);
   dir.update((s) => {
     const i = s.members.findIndex((x) => x.id === m.id);
