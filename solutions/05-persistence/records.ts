@@ -58,8 +58,9 @@ export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPaylo
 }
 
 /**
- * Past `end`, the first offset where no intact record begins, the first offset at which one does,
- * or undefined (spec section 8, step 4): damage is followed by intact records, a torn tail is not.
+ * `end` is the first offset where no intact record begins. Returns the first offset after it at
+ * which one does, or undefined (spec section 8, step 4): damage is followed by intact records, a
+ * torn tail is not.
  * Most offsets fail at once: their length field points past the end of the file, or over the
  * maximum.
  */

@@ -60,8 +60,8 @@ export function intactAt(bytes: Buffer, offset: number, maxPayload = maxLogPaylo
 }
 
 /**
- * Past `end`, the first offset where no intact record begins, the first offset q > end where an
- * intact record starts, or undefined if there is none (spec section 8, step 4): what tells real
+ * `end` is the first offset where no intact record begins. Returns the first offset q > end where
+ * an intact record starts, or undefined if there is none (spec section 8, step 4): what tells real
  * damage from a torn tail.
  */
 export function intactAfter(bytes: Buffer, end: number): number | undefined {
