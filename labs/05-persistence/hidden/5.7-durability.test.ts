@@ -82,14 +82,7 @@ test('every SENT and ACCOUNT_CREATED follows a sync of the log made after its re
   const logSyncs = calls.filter((c) => syncs.has(c.name) && target(c) === logPath);
   // Every reply frame the server wrote, with the call that wrote its first byte.
   let checked = 0;
-  const sockets = new Map<string, { bytes: Buffer; owners: Call[] }>();
-  for (const call of calls.filter((c) => writes.has(c.name) && target(c).startsWith('TCP'))) {
-    const s = sockets.get(target(call)) ?? { bytes: Buffer.alloc(0), owners: [] };
-    const bytes = written(call);
-    s.bytes = Buffer.concat([s.bytes, bytes]);
-    for (let i = 0; i < bytes.length; i++) s.owners.push(call);
-    sockets.set(target(call), s);
-  }
+  const sockets = bytesBySocket(calls);
   for (const [socket, s] of sockets) {
     for (let at = 0; at + 12 <= s.bytes.length; ) {
       const type = Number(s.bytes.readBigInt64BE(at));
@@ -201,14 +194,7 @@ test('power cuts at every point of the system-call record: what was synced befor
   // Where each acknowledgement left the server: the line of the write of its reply.
   const recording: Recording = { images: [], sent: new Map(), consumed: new Map(), withRecipient: new Set(), accounts: new Map(), records: new Map(), compactAfter: 5, deadPid };
   const points = new Map<number, string>();
-  const sockets = new Map<string, { bytes: Buffer; owners: Call[] }>();
-  for (const call of calls.filter((c) => writes.has(c.name) && target(c).startsWith('TCP'))) {
-    const s = sockets.get(target(call)) ?? { bytes: Buffer.alloc(0), owners: [] };
-    const bytes = written(call);
-    s.bytes = Buffer.concat([s.bytes, bytes]);
-    for (let i = 0; i < bytes.length; i++) s.owners.push(call);
-    sockets.set(target(call), s);
-  }
+  const sockets = bytesBySocket(calls);
   for (const s of sockets.values()) {
     for (let at = 0; at + 12 <= s.bytes.length; ) {
       const type = Number(s.bytes.readBigInt64BE(at));
@@ -245,3 +231,16 @@ test('power cuts at every point of the system-call record: what was synced befor
   h.note(`${states.length} crash states at ${points.size} points of the trace (${acks.size} replies); the server starts on ${chosen.length} of them (seed ${h.config.seed}; --explore N for more)`);
   await checkAll(chosen, 2, (state, n) => checkCrashState(h, recording, state, n, chosen.length));
 });
+
+/** What the server wrote to each socket, in order, with the call that wrote each byte. */
+function bytesBySocket(calls: Call[]): Map<string, { bytes: Buffer; owners: Call[] }> {
+  const sockets = new Map<string, { bytes: Buffer; owners: Call[] }>();
+  for (const call of calls.filter((c) => writes.has(c.name) && target(c).startsWith('TCP'))) {
+    const s = sockets.get(target(call)) ?? { bytes: Buffer.alloc(0), owners: [] };
+    const bytes = written(call);
+    s.bytes = Buffer.concat([s.bytes, bytes]);
+    for (let i = 0; i < bytes.length; i++) s.owners.push(call);
+    sockets.set(target(call), s);
+  }
+  return sockets;
+}
