@@ -24,6 +24,7 @@ const quick = [
   'grader/test/reaper.test.ts',
   'grader/test/crash-states.test.ts',
   'grader/test/explore.test.ts',
+  'grader/test/datafiles.test.ts',
   'solutions/**/*.test.ts',
 ];
 

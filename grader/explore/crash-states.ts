@@ -15,9 +15,10 @@
 // How many states a phase runs is its budget; SWITCHBOARD_EXPLORE (`--explore N` on the CLI)
 // asks for N instead. Every choice comes from the test's seeded generator, so a failing state is
 // named by its seed, and SWITCHBOARD_SEED replays it.
-import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, rmSync, mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Random } from '../harness/random.js';
+import { readDataFile, writeDataFile } from '../harness/datafiles.js';
 
 /** A data directory's files: name to bytes. */
 export type Image = Map<string, Buffer>;
@@ -71,7 +72,7 @@ export function readImage(dir: string, first: string[] = []): Image {
   const names = readdirSync(dir);
   for (const name of [...first.filter((f) => names.includes(f)), ...names.filter((f) => !first.includes(f)).sort()]) {
     try {
-      image.set(name, readFileSync(path.join(dir, name)));
+      image.set(name, readDataFile(path.join(dir, name)));
     } catch (error) {
       // Renamed or removed between the listing and the read: it is not there.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
@@ -84,7 +85,7 @@ export function readImage(dir: string, first: string[] = []): Image {
 export function writeImage(dir: string, image: Image): void {
   if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const [name, bytes] of image) writeFileSync(path.join(dir, name), bytes);
+  for (const [name, bytes] of image) writeDataFile(path.join(dir, name), bytes);
 }
 
 /** What differs between two images, as sentences ("log was changed"); empty when nothing does. */

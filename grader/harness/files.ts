@@ -1,33 +1,25 @@
 // Damage on purpose, and proof that nothing else changed: what the persistence labs do to a
 // server's data directory between a stop and a restart, and how they check that a server that
-// refused to start left every byte alone.
+// refused to start left every byte alone. The folder is the program's, so every file in it is
+// opened through datafiles.ts, which never follows a link the program may have put there.
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { appendDataFile, flipDataByte, readDataFile, truncateDataFile } from './datafiles.js';
 
 /** Cuts `file` to `length` bytes, as a crash in the middle of a write would leave it. */
 export function truncateFile(file: string, length: number): void {
-  const size = statSync(file).size;
-  if (length < 0 || length > size) throw new Error(`cannot truncate ${file} to ${length} bytes: it has ${size}`);
-  truncateSync(file, length);
+  truncateDataFile(file, length);
 }
 
 /** XORs the byte at `offset` with `mask` (every bit, by default): a flipped bit on the disk. */
 export function flipByte(file: string, offset: number, mask = 0xff): void {
-  const fd = openSync(file, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    if (readSync(fd, byte, 0, 1, offset) !== 1) throw new Error(`${file} has no byte at offset ${offset}`);
-    byte[0] = byte[0]! ^ mask;
-    writeSync(fd, byte, 0, 1, offset);
-  } finally {
-    closeSync(fd);
-  }
+  flipDataByte(file, offset, mask);
 }
 
 /** Appends bytes to `file`: garbage after the last record. */
 export function appendBytes(file: string, bytes: Buffer | string): void {
-  appendFileSync(file, bytes);
+  appendDataFile(file, bytes);
 }
 
 function walk(dir: string, base = dir): string[] {
@@ -42,7 +34,7 @@ function walk(dir: string, base = dir): string[] {
 /** Every file under `dir`, by its path relative to `dir`, with the SHA-256 of its bytes. */
 export function fileDigests(dir: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const file of walk(dir).sort()) out.set(file, createHash('sha256').update(readFileSync(path.join(dir, file))).digest('hex'));
+  for (const file of walk(dir).sort()) out.set(file, createHash('sha256').update(readDataFile(path.join(dir, file))).digest('hex'));
   return out;
 }
 
@@ -59,5 +51,5 @@ export function digestChanges(before: Map<string, string>, after: Map<string, st
 
 /** The total size in bytes of every file under `dir`. */
 export function dirBytes(dir: string): number {
-  return walk(dir).reduce((sum, file) => sum + statSync(path.join(dir, file)).size, 0);
+  return walk(dir).reduce((sum, file) => sum + lstatSync(path.join(dir, file)).size, 0);
 }

@@ -1,10 +1,10 @@
 // A replica's data directory as the checker reads it at the end of a test (labs 6 and 7): the
 // snapshot, if there is one (lab 7 compacts: spec/07-consensus.md, section 10), and the log's
 // records after it, read with lab 5's reader. Records are found by their index.
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readLogBytes, readSnapshot, type Rec } from '../../labs/05-persistence/tests/logfile.js';
 import type { ValueMap } from '../../labs/03-protocol/tests/wire.js';
+import { readDataFileIfAny } from '../harness/datafiles.js';
 
 /** One replica's log as it was at the end. */
 export interface ReplicaLog {
@@ -28,7 +28,7 @@ export interface QueuedMessage {
 
 export function readReplicaLog(id: number, dir: string): ReplicaLog {
   const file = path.join(dir, 'log');
-  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  const bytes = readDataFileIfAny(file) ?? Buffer.alloc(0);
   const snapshot = readSnapshot(dir);
   const base = snapshot?.index ?? 0n;
   // A crash between the two halves of a compaction leaves records the snapshot holds already.

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { Peer, T, createAccount, expectRead, login, map, newUser, relogin, sendMessage, show, startServer, stopCleanly } from './durable.js';
 import { R, readLog, recordName } from './logfile.js';
+import { readDataFile } from '../../../grader/harness/datafiles.js';
 
 const test = phase(lab, '5.1');
 
@@ -124,7 +124,7 @@ test('the log holds the records of spec section 5, in order, with consecutive in
 test('a second server on the same data directory refuses to start; the first goes on', { points: 2 }, async (h) => {
   const { server, dir } = await startServer(h);
   const alice = await newUser(h, server, 'alice');
-  const lock = readFileSync(path.join(dir, 'LOCK'), 'utf8');
+  const lock = readDataFile(path.join(dir, 'LOCK')).toString('utf8');
   let started = false;
   try {
     await startServer(h, { dir, name: 'second server' });
@@ -135,7 +135,7 @@ test('a second server on the same data directory refuses to start; the first goe
     }
   }
   if (started) throw new GradeFailure('a second server started on the data directory of a running one, and accepted connections: it must refuse (spec section 3, the lock)');
-  const after = readFileSync(path.join(dir, 'LOCK'), 'utf8');
+  const after = readDataFile(path.join(dir, 'LOCK')).toString('utf8');
   if (after !== lock) throw new GradeFailure(`the refused second server changed LOCK from ${JSON.stringify(lock)} to ${JSON.stringify(after)}`);
   await sendMessage(alice, 'alice', 'the first server still works');
 });

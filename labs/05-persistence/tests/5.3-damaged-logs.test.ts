@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness, type Proc } from '../../../grader/harness/index.js';
@@ -7,6 +6,7 @@ import { Peer, T, createAccount, map, describeMessages, expectRead, login, readA
 import { readLog, readLogBytes, type Rec } from './logfile.js';
 import { checkRefusal, crashStates, damage, recordWorkload, type Damaged } from './crash.js';
 import { checkAll, exploreCount } from '../../../grader/explore/crash-states.js';
+import { readDataFile } from '../../../grader/harness/datafiles.js';
 
 const test = phase(lab, '5.3');
 
@@ -70,7 +70,7 @@ test('a record cut short at the end of the log is dropped; the records before it
 
 test('garbage after the last record is dropped', { points: 3 }, async (h) => {
   const { server, log, messages } = await stoppedWithMessages(h, 4);
-  const size = readFileSync(log).length;
+  const size = readDataFile(log).length;
   const garbage = Buffer.from(Array.from({ length: h.random.int(1, 200) }, () => h.random.int(0, 256)));
   h.note(`the grader appends ${garbage.length} random bytes to the log (seeded)`);
   appendBytes(log, garbage);
@@ -78,7 +78,7 @@ test('garbage after the last record is dropped', { points: 3 }, async (h) => {
   expectDroppedLine(server, garbage.length, size);
   await stopCleanly(server);
   // A block of zeros, as a file system can leave after a power cut.
-  const zeros = 4096 - (readFileSync(log).length % 4096);
+  const zeros = 4096 - (readDataFile(log).length % 4096);
   appendBytes(log, Buffer.alloc(zeros));
   h.note(`the grader appends ${zeros} zero bytes to the log`);
   await server.restart();
@@ -100,14 +100,14 @@ test('a flipped byte in the last record: that record is dropped', { points: 3 },
 test('a flipped byte in a middle record: the server refuses to start, names the offset, and changes nothing', { points: 6 }, async (h) => {
   const { server, log, records } = await stoppedWithMessages(h, 6);
   const dir = path.dirname(log);
-  const before = readFileSync(log);
+  const before = readDataFile(log);
   // Once in a header (crc, length or type), once in a payload; each time in a record with records after it.
   for (const where of ['header', 'payload'] as const) {
     const victim = records[h.random.int(1, records.length - 1)]!;
     const at = where === 'header' ? victim.offset + h.random.int(0, 9) : h.random.int(victim.offset + 9, victim.end);
     flipByte(log, at);
     h.note(`the grader flips byte ${at} of the log, in the ${where} of the record at offset ${victim.offset} (seeded); ${records.length - 1 - records.indexOf(victim)} intact records follow it`);
-    const reading = readLogBytes(readFileSync(log));
+    const reading = readLogBytes(readDataFile(log));
     if (reading.end !== victim.offset || reading.intactAfter === undefined) throw new Error(`the damage did not make record ${victim.offset} the first bad one`);
     const digests = withoutLock(fileDigests(dir));
     const stderr = await restartExpectingRefusal(server, `the record at offset ${victim.offset} is damaged and intact records follow it`);
@@ -121,7 +121,7 @@ test('a flipped byte in a middle record: the server refuses to start, names the 
     if (changes.length > 0) throw new GradeFailure(`a server that refuses to start must leave every file as it was (spec section 8), but: ${changes.join('; ')}`);
     flipByte(log, at);
   }
-  if (!readFileSync(log).equals(before)) throw new Error('the log was not restored');
+  if (!readDataFile(log).equals(before)) throw new Error('the log was not restored');
 });
 
 function withoutLock(digests: Map<string, string>): Map<string, string> {

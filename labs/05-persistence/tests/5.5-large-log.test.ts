@@ -1,9 +1,9 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
 import { Peer, createAccount, describeMessages, map, readAll, relogin, sendMessage, startServer, stopCleanly, type Msg } from './durable.js';
 import { R, encodeFlatRecord, encodeRecord, readLog } from './logfile.js';
+import { appendDataFile, writeDataFile } from '../../../grader/harness/datafiles.js';
 
 const test = phase(lab, '5.5');
 
@@ -47,7 +47,7 @@ function generate(h: Harness, file: string, last: bigint, count: number, queues:
     queues.get(to)!.push({ from, id, text });
     pending.push({ id, to });
   }
-  appendFileSync(file, Buffer.concat(chunks));
+  appendDataFile(file, Buffer.concat(chunks));
   return index;
 }
 
@@ -99,8 +99,8 @@ test('a snapshot larger than a log record may be, and a log after it', { points:
     })),
     index,
   }));
-  writeFileSync(path.join(dir, 'snapshot'), snapshot);
-  writeFileSync(path.join(dir, 'log'), Buffer.alloc(0));
+  writeDataFile(path.join(dir, 'snapshot'), snapshot);
+  writeDataFile(path.join(dir, 'log'), Buffer.alloc(0));
   const end = generate(h, path.join(dir, 'log'), index, 2_000, queues);
   h.note(`the grader wrote a ${snapshot.length}-byte snapshot up to index ${index} and ${end - index} records after it`);
   await server.restart();

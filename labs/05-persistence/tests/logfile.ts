@@ -3,11 +3,11 @@
 // recovery's decision between a whole log, a torn tail and damage (section 8). Tests use it to
 // find where records start (to damage them on purpose), to check what a server wrote, and to
 // write logs of their own for a server to recover. It never imports student or solution code.
-import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { decodeValue, encodeValue, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
+import { readDataFileIfAny } from '../../../grader/harness/datafiles.js';
 
 export const R = {
   ACCOUNT_CREATED: 1,
@@ -150,8 +150,9 @@ function parseRecord(bytes: Buffer, offset: number, end: number, what: string): 
 /** The log of a data directory, which must be whole: every byte in intact records. */
 export function readLog(dir: string): Rec[] {
   const file = path.join(dir, 'log');
-  if (!existsSync(file)) throw new GradeFailure(`the data directory ${dir} has no file named "log" (spec section 3)`);
-  const reading = readLogBytes(readFileSync(file), 'the log');
+  const bytes = readDataFileIfAny(file);
+  if (!bytes) throw new GradeFailure(`the data directory ${dir} has no file named "log" (spec section 3)`);
+  const reading = readLogBytes(bytes, 'the log');
   if (reading.end !== reading.size) {
     throw new GradeFailure(`the log is not whole: its intact records stop at offset ${reading.end} of ${reading.size} bytes, after a clean stop (spec sections 4 and 8)`);
   }
@@ -161,8 +162,9 @@ export function readLog(dir: string): Rec[] {
 /** The log of a data directory as recovery reads it after a crash: its intact records up to a torn tail. */
 export function readTornLog(dir: string): Rec[] {
   const file = path.join(dir, 'log');
-  if (!existsSync(file)) return [];
-  const reading = readLogBytes(readFileSync(file), 'the log');
+  const bytes = readDataFileIfAny(file);
+  if (!bytes) return [];
+  const reading = readLogBytes(bytes, 'the log');
   if (reading.intactAfter !== undefined) throw new GradeFailure(`the log is damaged at offset ${reading.end}: an intact record follows at offset ${reading.intactAfter} (spec section 8)`);
   return reading.records;
 }
@@ -170,8 +172,8 @@ export function readTornLog(dir: string): Rec[] {
 /** The snapshot of a data directory, if it has one: one intact SNAPSHOT record. */
 export function readSnapshot(dir: string): Rec | undefined {
   const file = path.join(dir, 'snapshot');
-  if (!existsSync(file)) return undefined;
-  const bytes = readFileSync(file);
+  const bytes = readDataFileIfAny(file);
+  if (!bytes) return undefined;
   const found = intactAt(bytes, 0, 0xffff_ffff);
   if (!found || found.end !== bytes.length) throw new GradeFailure(`the snapshot file is not one intact record (spec section 9): ${bytes.length} bytes`);
   const record = parseRecord(bytes, 0, found.end, 'the snapshot');

@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { encodeRecord, R } from '../../05-persistence/tests/logfile.js';
 import { T, expectErrorReply, expectNotPrimary, map, newCluster, peerOn } from './replicated.js';
+import { writeDataFile } from '../../../grader/harness/datafiles.js';
 
 const test = phase(lab, '6.1');
 
@@ -47,7 +47,7 @@ test('the replica with the most complete log wins, whatever its id', { points: 6
     ...Array.from({ length: 10 }, (_, i) => encodeRecord(R.MESSAGE_SENT, map({ from: 'alice', index: BigInt(i + 3), text: `message ${i + 1}`, to: 'bob' }))),
   ];
   const lengths = new Map([[1, 12], [2, 10], [3, 8]]);
-  for (const [id, n] of lengths) writeFileSync(path.join(cluster.member(id).dir, 'log'), Buffer.concat(history.slice(0, n)));
+  for (const [id, n] of lengths) writeDataFile(path.join(cluster.member(id).dir, 'log'), Buffer.concat(history.slice(0, n)));
   h.note('the grader wrote the logs: 12 records for replica 1, the first 10 of them for replica 2, the first 8 for replica 3');
   // Replica 3 first, then the others: the first candidate is the one with the shortest log.
   await cluster.startLater(3);

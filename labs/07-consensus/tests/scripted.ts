@@ -9,7 +9,6 @@
 // arrives, and opens its own connection to your replica's port to send (replicas never answer on
 // a connection the other side opened: spec/06-replication.md, section 1). Every message either
 // way is in the test's trace, decoded.
-import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { describeExit } from '../../../grader/harness/process.js';
 import { scaled, seconds } from '../../../grader/harness/wait.js';
 import { decodeValue, encodeValue, frame, headerBytes, maxPayload, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
 import { T7, logBytes, map, typeName7, type LogEntry } from './wire.js';
+import { writeDataFile } from '../../../grader/harness/datafiles.js';
 
 export interface Received {
   type: number;
@@ -219,8 +219,8 @@ export class Scripted {
 
   /** Writes your replica's log and `term` file, as if it had run before. */
   prepare(entries: LogEntry[], term: bigint, votedFor = 0): void {
-    writeFileSync(path.join(this.dir, 'log'), logBytes(entries));
-    writeFileSync(path.join(this.dir, 'term'), `${term} ${votedFor}\n`);
+    writeDataFile(path.join(this.dir, 'log'), logBytes(entries));
+    writeDataFile(path.join(this.dir, 'term'), `${term} ${votedFor}\n`);
     this.h.note(`the grader wrote replica 1's log (${entries.length} records, terms ${entries.map((e) => e.record.get('term')).join(', ')}) and its term file ("${term} ${votedFor}")`);
   }
 
