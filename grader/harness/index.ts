@@ -307,7 +307,11 @@ export class Harness {
       const { command, cwd, reads } = await this.command(program, spec.flags(params));
       const marker = path.join(this.config.runDir, 'never-ready', createHash('sha1').update([...(options.prefix ?? []), ...command].filter((a) => a !== String(port)).join('\0')).digest('hex'));
       const plan = this.config.sandbox;
-      const confinement: Confinement | undefined = plan && { plan, readable: reads, writable: [...this.dataDirs], home: path.join(plan.work, 'home') };
+      // A program writes only the data folders its arguments name (each replica its own), and
+      // only those still there: a test may have removed one it was done with (lab 5's crash states).
+      const named = (dir: string) => command.some((arg) => arg === dir || arg.startsWith(dir + path.sep));
+      const writable = this.dataDirs.filter((dir) => named(dir) && existsSync(dir));
+      const confinement: Confinement | undefined = plan && { plan, readable: reads, writable, home: path.join(plan.work, 'home') };
       if (existsSync(marker)) {
         throw new GradeFailure(
           `${name} was not started again: in an earlier test of this run it ran for ${seconds(scaled(options.readyTimeoutMs ?? 5_000))} without accepting a connection, so the grader does not wait for it again (see the first failure above)`,
