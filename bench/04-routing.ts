@@ -25,7 +25,7 @@ async function run(args: string[]): Promise<{ wallMs: number; report: Report }> 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
   const json = path.join(dir, 'results.json');
   const started = Date.now();
-  await execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cli.ts'), '4', ...args, '--json', json], {
+  await execa(process.execPath, [path.join(root, 'grader', 'start.mjs'), path.join(root, 'grader', 'cli.ts'), '4', ...args, '--json', json], {
     cwd: root,
     env: { NO_COLOR: '1' },
     reject: false,

@@ -23,7 +23,7 @@ import { execa } from 'execa';
 import { labDirs } from '../grader/labs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const node = [process.execPath, '--import', 'tsx'];
+const node = [process.execPath, path.join(root, 'grader', 'start.mjs')];
 
 const { values } = parseArgs({
   options: {

@@ -61,7 +61,7 @@ async function grade(seed: number): Promise<Outcome> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-nemesis-'));
   const json = path.join(dir, 'results.json');
   const impl = values.impl ? ['--impl', path.resolve(values.impl)] : values.cmd ? ['--cmd', values.cmd] : ['--solution'];
-  const args = ['--import', 'tsx', path.join(root, 'grader', 'cli.ts'), '7', ...impl, '--phase', values.phase!, ...(values.hidden ? ['--hidden'] : []), '--json', json];
+  const args = [path.join(root, 'grader', 'start.mjs'), path.join(root, 'grader', 'cli.ts'), '7', ...impl, '--phase', values.phase!, ...(values.hidden ? ['--hidden'] : []), '--json', json];
   const started = Date.now();
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, SWITCHBOARD_SEED: String(seed), NO_COLOR: '1' }, stdio: 'ignore' });

@@ -48,7 +48,7 @@ interface BatchReport {
 
 export async function stress(options: StressOptions): Promise<StressResult> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'switchboard-stress-'));
-  const node = [process.execPath, '--import', 'tsx'];
+  const node = [process.execPath, path.join(root, 'grader', 'start.mjs')];
   const env = { NO_COLOR: '1', INIT_CWD: root };
   const started = Date.now();
   try {

@@ -211,7 +211,9 @@ async function main(): Promise<number> {
     if (netns) {
       // The grader itself goes in the network and pid namespaces, with its programs: run again there.
       const env = { ...process.env, SWITCHBOARD_SANDBOX: JSON.stringify(sandbox), SWITCHBOARD_PORT_CLAIMS: path.join(work, 'ports') };
-      const again = spawnSync(netns[0]!, [...netns.slice(1), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+      // As npm run lab starts it (grader/start.mjs), however this one was started.
+      const self = [path.join(root, 'grader', 'start.mjs'), fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+      const again = spawnSync(netns[0]!, [...netns.slice(1), process.execPath, ...self], { stdio: 'inherit', env });
       return again.status ?? 1;
     }
   }

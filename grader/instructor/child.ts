@@ -43,7 +43,7 @@ export interface CliOptions {
 export async function runCli(options: CliOptions): Promise<CliOutcome> {
   const args = [options.lab, '--impl', options.impl, '--json', options.json, '--logs', options.logs, ...(options.hidden ? ['--hidden'] : [])];
   const started = Date.now();
-  const [file, ...rest] = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', path.join(options.root, 'grader', 'cli.ts'), ...args] as [string, ...string[]];
+  const [file, ...rest] = [...(options.prefix ?? []), process.execPath, path.join(options.root, 'grader', 'start.mjs'), path.join(options.root, 'grader', 'cli.ts'), ...args] as [string, ...string[]];
   const child = await execa(file, rest, {
     cwd: options.root,
     env: {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { cleanup, committedStarter, expectNoDeadlineRanOut, ms, processesWith, root, runGrader } from './support.js';
+import { cleanup, committedStarter, expectNoDeadlineRanOut, kitArgs, ms, processesWith, root, runGrader } from './support.js';
 
 const cli = path.join(root, 'grader', 'cli.ts');
 const starter1 = committedStarter('01-echo');
@@ -50,16 +50,16 @@ test('Gradescope and JUnit reports have the fields their consumers read', async 
 });
 
 test('usage errors exit 2 and say what is wrong', async () => {
-  const noLab = await execa(process.execPath, ['--import', 'tsx', cli, '99'], { cwd: root, reject: false });
+  const noLab = await execa(process.execPath, [...kitArgs(cli), '99'], { cwd: root, reject: false });
   expect(noLab.exitCode).toBe(2);
   expect(noLab.stderr).toContain('there is no lab "99"');
-  const noPhase = await execa(process.execPath, ['--import', 'tsx', cli, '1', '--phase', '7'], { cwd: root, reject: false });
+  const noPhase = await execa(process.execPath, [...kitArgs(cli), '1', '--phase', '7'], { cwd: root, reject: false });
   expect(noPhase.exitCode).toBe(2);
   expect(noPhase.stderr).toContain('lab 1 has no phase 7; its phases are 1.1, 1.2, 1.3, 1.4, 1.5');
-  const noProgram = await execa(process.execPath, ['--import', 'tsx', cli, '7', '--cmd', 'python3 replica.py', '--cmd', 'client=python3 client.py'], { cwd: root, reject: false });
+  const noProgram = await execa(process.execPath, [...kitArgs(cli), '7', '--cmd', 'python3 replica.py', '--cmd', 'client=python3 client.py'], { cwd: root, reject: false });
   expect(noProgram.exitCode).toBe(2);
   expect(noProgram.stderr).toMatch(/^--cmd client=\.\.\.: lab 7 has no program 'client' \(its programs: replica\); lab 6 has one\n/);
-  const help = await execa(process.execPath, ['--import', 'tsx', cli, '--help'], { cwd: root, reject: false });
+  const help = await execa(process.execPath, [...kitArgs(cli), '--help'], { cwd: root, reject: false });
   expect(help.exitCode).toBe(0);
   expect(help.stdout).toContain('1  TCP echo server and client');
 });
@@ -67,7 +67,7 @@ test('usage errors exit 2 and say what is wrong', async () => {
 test.skipIf(process.platform === 'win32')('Ctrl+C stops the run and every process it started', async () => {
   const marker = `switchboard-interrupt-${process.pid}-${Date.now()}`;
   const fixture = path.join(root, 'grader', 'test', 'fixtures', 'ignores-sigterm.mjs');
-  const grader = execa(process.execPath, ['--import', 'tsx', cli, '1', '--phase', '1.4', '--cmd', `node ${fixture} ${marker}`], {
+  const grader = execa(process.execPath, [...kitArgs(cli), '1', '--phase', '1.4', '--cmd', `node ${fixture} ${marker}`], {
     cwd: root,
     reject: false,
     env: { NO_COLOR: '1' },
@@ -86,7 +86,7 @@ test.skipIf(process.platform === 'win32')('Ctrl+C stops the run and every proces
 });
 
 test('colours follow FORCE_COLOR and NO_COLOR; output to a pipe has none by default', async () => {
-  const args = ['--import', 'tsx', cli, '1', '--solution', '--phase', '1.1'];
+  const args = [...kitArgs(cli), '1', '--solution', '--phase', '1.1'];
   const forced = await execa(process.execPath, args, { cwd: root, reject: false, env: { FORCE_COLOR: '1', NO_COLOR: '' } });
   expect(forced.stdout).toContain('\x1b[');
   const plain = await execa(process.execPath, args, { cwd: root, reject: false, env: { FORCE_COLOR: '', NO_COLOR: '' } });
@@ -115,7 +115,7 @@ test('a starter\'s first run is short: each TODO said once, phases whose needs f
 });
 
 test('options given before -- (which npm keeps for itself) are caught, with the command to type instead', async () => {
-  const result = await execa(process.execPath, ['--import', 'tsx', cli, '1', '1.3'], {
+  const result = await execa(process.execPath, [...kitArgs(cli), '1', '1.3'], {
     cwd: root,
     env: { NO_COLOR: '1', npm_lifecycle_event: 'lab', npm_config_phase: 'true' },
     reject: false,
@@ -139,7 +139,7 @@ test('type errors in the student\'s TypeScript are warnings with file and line, 
 test.skipIf(process.platform === 'win32')('--watch grades again when the code changes, under a separator naming the change', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-watch-'));
   cpSync(path.join(root, 'solutions', '01-echo'), dir, { recursive: true });
-  const child = execa(process.execPath, ['--import', 'tsx', cli, '1', '--impl', dir, '--phase', '1.1', '--watch'], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
+  const child = execa(process.execPath, [...kitArgs(cli), '1', '--impl', dir, '--phase', '1.1', '--watch'], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
   let out = '';
   const seen = (pattern: RegExp) =>
     new Promise<void>((resolve) => {

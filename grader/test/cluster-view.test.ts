@@ -15,7 +15,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterEach, expect, test, type TestContext } from 'vitest';
 import { claimPort, type PortClaim } from '../harness/ports.js';
 import { chromiumPath, openPage, screenshot, type Page } from './browser.js';
-import { ms, root } from './support.js';
+import { kitArgs, ms, root } from './support.js';
 
 const main = path.join(root, 'grader', 'cluster', 'main.ts');
 const cleanups: (() => Promise<void>)[] = [];
@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 function tool(args: string[], dir: string) {
-  return execa(process.execPath, ['--import', 'tsx', main, ...args, '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false, timeout: ms(30_000) });
+  return execa(process.execPath, [...kitArgs(main), ...args, '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false, timeout: ms(30_000) });
 }
 
 /** Waits until `check` gives a value, or fails saying what it waited for and what it saw last. */
@@ -68,7 +68,7 @@ test('the cluster view: roles and terms, a kill, a partition and step mode, clic
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-view-'));
   const claims: PortClaim[] = [];
   for (let i = 0; i < 3; i++) claims.push(await claimPort('a replica of the cluster view test'));
-  const view: ResultPromise = execa(process.execPath, ['--import', 'tsx', main, 'start', '3', '--lab', '7', '--solution', '--view', '--ports', claims.map((c) => c.port).join(','), '--heartbeat-ms', '100', '--timeout-ms', '1000', '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
+  const view: ResultPromise = execa(process.execPath, [...kitArgs(main), 'start', '3', '--lab', '7', '--solution', '--view', '--ports', claims.map((c) => c.port).join(','), '--heartbeat-ms', '100', '--timeout-ms', '1000', '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
   cleanups.push(async () => {
     // SIGTERM: the view stops its replicas (as Ctrl-C does); `down` in case it could not.
     view.kill('SIGTERM');

@@ -15,7 +15,7 @@ import { claimPort, type PortClaim } from '../harness/ports.js';
 import { isZombie, processAlive } from '../harness/procfs.js';
 import { T, decodeValue, map, message } from '../../labs/03-protocol/tests/wire.js';
 import { render, verdict, type Answer, type Row } from '../cluster/status.js';
-import { ms, root } from './support.js';
+import { kitArgs, ms, root } from './support.js';
 
 const dirs: string[] = [];
 const claims: PortClaim[] = [];
@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 function tool(args: string[], dir: string) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cluster', 'main.ts'), ...args, '--dir', dir], {
+  return execa(process.execPath, [...kitArgs(path.join(root, 'grader', 'cluster', 'main.ts')), ...args, '--dir', dir], {
     cwd: root,
     env: { NO_COLOR: '1', INIT_CWD: root },
     reject: false,
@@ -97,7 +97,7 @@ test('start, status, kill, restart, stop and down, against the reference solutio
   await statusUntil(dir, /^verdict: healthy: replica 2 is the primary \(3 of 3 answering\)$/m);
 
   // --watch prints the table again and again (as blocks, when its output is not a terminal).
-  const watch = execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cluster', 'main.ts'), 'status', '--watch', '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
+  const watch = execa(process.execPath, [...kitArgs(path.join(root, 'grader', 'cluster', 'main.ts')), 'status', '--watch', '--dir', dir], { cwd: root, env: { NO_COLOR: '1', INIT_CWD: root }, reject: false });
   let seen = '';
   watch.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
   const until = Date.now() + ms(20_000);

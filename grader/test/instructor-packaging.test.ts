@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readZip } from '../instructor/zip.js';
 import { kitCopy, removeDir, runInstructor, tempDir } from './fixtures/instructor/submissions.js';
-import { ms } from './support.js';
+import { kitArgs, ms } from './support.js';
 
 const scratch = tempDir('packaging');
 let kit: string;
@@ -127,7 +127,7 @@ describe('a package is built from HEAD', () => {
 
 describe('a lab-1-only student repository', () => {
   let out: string;
-  const cli = (args: string[]) => execa(process.execPath, ['--import', 'tsx', path.join(out, 'grader', 'cli.ts'), ...args], { cwd: out, env: { NO_COLOR: '1', INIT_CWD: out }, reject: false });
+  const cli = (args: string[]) => execa(process.execPath, [...kitArgs(path.join(out, 'grader', 'cli.ts'), out), ...args], { cwd: out, env: { NO_COLOR: '1', INIT_CWD: out }, reject: false });
 
   beforeAll(async () => {
     out = path.join(scratch, 'lab1-only');
@@ -176,7 +176,7 @@ describe('a lab-1-only student repository', () => {
     expect(String(help.stdout)).toMatch(/--impl DIR/);
     expect(String(help.stdout)).not.toMatch(/--solution|--hidden/);
     // The kit itself still offers them.
-    const kitHelp = await execa(process.execPath, ['--import', 'tsx', path.join(kit, 'grader', 'cli.ts'), '--help'], { cwd: kit, reject: false });
+    const kitHelp = await execa(process.execPath, [...kitArgs(path.join(kit, 'grader', 'cli.ts'), kit), '--help'], { cwd: kit, reject: false });
     expect(String(kitHelp.stdout)).toMatch(/--solution[\s\S]*--hidden/);
   }, ms(60_000));
 });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
 import { claimPort } from '../harness/ports.js';
-import { ms, root } from './support.js';
+import { kitArgs, ms, root } from './support.js';
 
 const tool = path.join(root, 'grader', 'nc', 'main.ts');
-const nc = (args: string[], input?: string) => execa('node', ['--import', 'tsx', tool, ...args], { cwd: root, input, reject: false, stripFinalNewline: false, timeout: ms(30_000) });
+const nc = (args: string[], input?: string) => execa('node', [...kitArgs(tool), ...args], { cwd: root, input, reject: false, stripFinalNewline: false, timeout: ms(30_000) });
 
 let servers: net.Server[] = [];
 afterEach(async () => {
@@ -70,7 +70,7 @@ describe('npm run nc', () => {
       socket.on('drain', pump);
       pump();
     });
-    const client = execa('node', ['--import', 'tsx', tool, '127.0.0.1', String(port), '--send', 'slow\\n', '--no-read'], { cwd: root, reject: false });
+    const client = execa('node', [...kitArgs(tool), '127.0.0.1', String(port), '--send', 'slow\\n', '--no-read'], { cwd: root, reject: false });
     try {
       // A client that read would drain the queue and take megabytes; one that does not leaves the
       // server waiting on 'drain' with what the OS buffers hold.

@@ -11,6 +11,15 @@ import { scaled } from '../harness/wait.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/**
+ * The arguments after `node` that start one of the kit's commands as its npm script does:
+ * grader/start.mjs, then the command's file (see start.mjs for why not tsx alone). `kit` is the
+ * checkout the command belongs to (an exported copy has its own).
+ */
+export function kitArgs(file: string, kit = root): string[] {
+  return [path.join(kit, 'grader', 'start.mjs'), file];
+}
+
 /** A deadline of the kit's own tests, scaled like the grader's by SWITCHBOARD_TIME_SCALE. */
 export const ms = scaled;
 
@@ -70,7 +79,7 @@ export interface GraderRun {
   dir: string;
 }
 
-/** Runs `npm run lab -- <args>` (as `node --import tsx grader/cli.ts`) and reads its JSON report. */
+/** Runs `npm run lab -- <args>` (as `node grader/start.mjs grader/cli.ts`) and reads its JSON report. */
 export async function runGrader(
   args: string[],
   options: { cwd?: string; timeoutMs?: number; env?: Record<string, string>; jsonFile?: string; onStart?: (pid: number) => void } = {},
@@ -78,7 +87,7 @@ export async function runGrader(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
   const json = options.jsonFile ?? path.join(dir, 'results.json');
   const started = Date.now();
-  const child = execa(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'cli.ts'), ...args, '--json', json], {
+  const child = execa(process.execPath, [...kitArgs(path.join(root, 'grader', 'cli.ts')), ...args, '--json', json], {
     // As npm does: the grader runs in the kit's folder; INIT_CWD is where the user typed the command.
     cwd: root,
     env: { NO_COLOR: '1', INIT_CWD: options.cwd ?? root, ...options.env },

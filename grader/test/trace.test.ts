@@ -20,7 +20,7 @@ import lab5 from '../../labs/05-persistence/tests/trace.js';
 import lab6 from '../../labs/06-replication/tests/trace.js';
 import { map, message } from '../../labs/03-protocol/tests/wire.js';
 import { encode, T } from '../../labs/04-routing/tests/crc.js';
-import { root } from './support.js';
+import { kitArgs, root } from './support.js';
 
 type Line = Record<string, unknown> & { kind?: string };
 
@@ -230,7 +230,7 @@ test('npm run trace renders a trace file again, and refuses a file that is not o
   trace.link('grader', trace.lane('server', 'program')).sent('hi\n');
   const file = path.join(dir, 'trace.jsonl');
   writeFileSync(file, trace.toJsonLines('passed'));
-  const cli = (args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'grader', 'trace', 'cli.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, INIT_CWD: dir } });
+  const cli = (args: string[]) => execFileSync(process.execPath, [...kitArgs(path.join(root, 'grader', 'trace', 'cli.ts')), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, INIT_CWD: dir } });
   cli(['trace.jsonl', '--out', 'page.html']);
   expect(readFileSync(path.join(dir, 'page.html'), 'utf8')).toContain('"test":"again"');
   writeFileSync(path.join(dir, 'other.jsonl'), '{"not":"a trace"}\n');
