@@ -9,6 +9,7 @@ import { buildProgram } from './harness/build.js';
 import { buildDir, implDir, type RunConfig } from './harness/config.js';
 import { protectionsOf, type SandboxPlan } from './sandbox/index.js';
 import { GroupRegistry } from './harness/groups.js';
+import { markPhaseEnded } from './harness/needs.js';
 import { runSeed } from './harness/random.js';
 import { phaseMatches, type LabSpec, type PhaseSpec } from './lab.js';
 import { testFiles } from './labs.js';
@@ -111,19 +112,24 @@ class ProgressReporter implements Reporter {
   }
 }
 
-/**
- * The phases in the order they can run: a phase runs only after every phase it needs (among
- * those selected) has finished, so that one whose needs failed is not run at all.
- */
-export function waves(phases: PhaseSpec[]): PhaseSpec[][] {
-  const depth = new Map<string, number>();
-  for (const phase of phases) {
-    const needs = (phase.needs ?? []).filter((id) => depth.has(id));
-    depth.set(phase.id, needs.length ? 1 + Math.max(...needs.map((id) => depth.get(id)!)) : 0);
+/** vitest keeps the files in the order given: the lab's, so that a phase comes after those it needs (harness/needs.ts). */
+class InLabOrder {
+  async shard<T>(files: T[]): Promise<T[]> {
+    return files;
   }
-  const out: PhaseSpec[][] = [];
-  for (const phase of phases) (out[depth.get(phase.id)!] ??= []).push(phase);
-  return out.filter(Boolean);
+  async sort<T>(files: T[]): Promise<T[]> {
+    return files;
+  }
+}
+
+/** Marks each phase as its file ends, for the phases that wait for it (harness/needs.ts). */
+class PhaseMarks implements Reporter {
+  constructor(private readonly runDir: string) {}
+
+  onTestModuleEnd(module: TestModule): void {
+    const id = phaseOfFile(module.moduleId);
+    if (id) markPhaseEnded(this.runDir, id, failedPhases([module]).has(id));
+  }
 }
 
 function phaseOfFile(file: string): string | undefined {
@@ -151,7 +157,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   mkdirSync(runDir, { recursive: true });
   // A folder given with --logs may hold an earlier run's explanations and never-ready marks: they belong to that run.
   const freshStart = () => {
-    for (const stale of ['explain', 'never-ready', 'trace']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
+    for (const stale of ['explain', 'never-ready', 'trace', 'phases']) rmSync(path.join(runDir, stale), { recursive: true, force: true });
   };
   freshStart();
   const config: RunConfig = {
@@ -164,6 +170,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     logCapBytes: 1024 * 1024,
     seed: options.seed ?? runSeed(),
     sandbox: options.sandbox,
+    phases: selectPhases(lab, options.phases).map((p) => p.id),
   };
   process.env.SWITCHBOARD_RUN = JSON.stringify(config);
   if (options.trace) process.env.SWITCHBOARD_TRACE = '1';
@@ -191,7 +198,8 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       config: false,
       watch: false,
       include: files.map((f) => path.relative(root, f).split(path.sep).join('/')),
-      reporters: [reporter],
+      reporters: [reporter, new PhaseMarks(runDir)],
+      sequence: { sequencer: InLabOrder },
       testNamePattern,
       pool: 'forks',
       maxWorkers: 2,
@@ -206,7 +214,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     { server: { watch: null } },
   );
 
-  /** One whole run: type-check and build, then the phases wave by wave. */
+  /** One whole run: type-check and build, then the phases. */
   const runOnce = async (): Promise<RunResult> => {
     const started = Date.now();
     // Compile each TypeScript program once, here, so the test workers find it built; type-check
@@ -220,22 +228,15 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       if (existsSync(entry)) await buildProgram(entry, buildDir(config), { confineTo: confined ? folder : undefined }).catch(() => (built = false));
     }
     if (confined && built) checking = typeErrors(root, entries, folder);
-    const specs = await vitest.globTestSpecifications();
-    // What vitest returns may include modules of earlier waves: keep one per file.
+    // Every selected phase at once, in the lab's order; each waits for those it needs (harness/needs.ts).
+    rmSync(path.join(runDir, 'phases'), { recursive: true, force: true });
+    const order = (spec: { moduleId: string }) => selected.findIndex((phase) => phase.id === phaseOfFile(spec.moduleId));
+    const specs = (await vitest.globTestSpecifications()).filter((spec) => order(spec) >= 0).sort((a, b) => order(a) - order(b));
+    const result = await vitest.runTestSpecifications(specs, false);
+    // What vitest returns may include modules of earlier runs (watch mode): keep those of this one.
     const modules = new Map<string, TestModule>();
-    const errors: { message?: string; name?: string; stack?: string }[] = [];
-    const stopped = new Set<string>();
-    for (const wave of waves(selected)) {
-      const runnable = wave.filter((phase) => !(phase.needs ?? []).some((id) => stopped.has(id)));
-      for (const phase of wave) if (!runnable.includes(phase)) stopped.add(phase.id);
-      const waveSpecs = specs.filter((spec) => runnable.some((phase) => phase.id === phaseOfFile(spec.moduleId)));
-      if (waveSpecs.length === 0) continue;
-      const result = await vitest.runTestSpecifications(waveSpecs, false);
-      const ran = result.testModules.filter((m) => waveSpecs.some((spec) => spec.moduleId === m.moduleId));
-      for (const module of ran) modules.set(module.moduleId, module);
-      errors.push(...result.unhandledErrors.map((e) => e as { message?: string }));
-      for (const id of failedPhases(ran)) stopped.add(id);
-    }
+    for (const module of result.testModules) if (specs.some((spec) => spec.moduleId === module.moduleId)) modules.set(module.moduleId, module);
+    const errors = result.unhandledErrors.map((e) => e as { message?: string; name?: string; stack?: string });
     const run = collect(lab, selected, [...modules.values()], errors, { runDir, graded, durationMs: Date.now() - started, seed: config.seed });
     run.runDir = path.relative(root, runDir);
     run.protections = protectionsOf(config.sandbox);

@@ -17,7 +17,14 @@ export async function loadLab(root: string, dir: string, options: { hidden?: boo
   const hiddenFile = path.join(root, 'labs', dir, 'hidden', 'lab.ts');
   const file = options.hidden && existsSync(hiddenFile) ? hiddenFile : path.join(root, 'labs', dir, 'lab.ts');
   const module = (await import(pathToFileURL(file).href)) as { default: LabSpec };
-  return module.default;
+  const lab = module.default;
+  // The grader hands the phases out in this order and a phase waits for those it needs
+  // (harness/needs.ts): a need that came later could wait forever.
+  lab.phases.forEach((phase, i) => {
+    const wrong = (phase.needs ?? []).filter((id) => !lab.phases.slice(0, i).some((p) => p.id === id));
+    if (wrong.length > 0) throw new Error(`${path.relative(root, file)}: phase ${phase.id} needs ${wrong.join(', ')}, which is not a phase before it`);
+  });
+  return lab;
 }
 
 /** Whether "4", "04", "routing" or "04-routing" names the lab folder `dir`. */

@@ -25,6 +25,8 @@ export interface RunConfig {
   seed: number;
   /** Grading others' code: how its programs are confined (grader/sandbox). A student's own run has none. */
   sandbox?: SandboxPlan;
+  /** The phases this run grades, in the lab's order: a phase waits for those it needs (needs.ts). */
+  phases?: string[];
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -16,13 +16,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { test as vitestTest } from 'vitest';
+import { beforeAll, test as vitestTest } from 'vitest';
 import type { LabSpec, PhaseSpec, ProgramParams } from '../lab.js';
 import { BuildFailure, buildProgram } from './build.js';
 import { parseCommand } from './command.js';
 import { buildDir, implDir, runConfig, type RunConfig } from './config.js';
 import { ownDataDir, type Confinement } from '../sandbox/index.js';
 import { GroupRegistry } from './groups.js';
+import { needsTimeoutMs, selectedNeeds, waitForNeeds } from './needs.js';
 import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
 import { connectionOwner, tcpTable } from './procfs.js';
 import { NeverReady, PortTaken, Proc, describeExit } from './process.js';
@@ -556,9 +557,18 @@ export interface PhaseTestOptions {
 export function phase(lab: LabSpec, id: string) {
   const spec = lab.phases.find((p) => p.id === id);
   if (!spec) throw new Error(`lab ${lab.number} has no phase ${id} in its lab.ts`);
+  // Before the phase's first test: the phases it needs must have passed (needs.ts).
+  let failedNeeds: string[] = [];
+  if (selectedNeeds(config, spec).length > 0) {
+    beforeAll(async () => {
+      failedNeeds = await waitForNeeds(config, lab, spec);
+    }, needsTimeoutMs(config, lab, spec));
+  }
   return (name: string, options: PhaseTestOptions, body: (h: Harness) => Promise<void>) => {
     const fullName = `${id} ${name}`;
     vitestTest(fullName, { timeout: scaled(options.timeoutMs ?? spec.timeoutMs), meta: { lab: lab.number, phase: id, points: options.points } }, async (context) => {
+      // Not run: the report calls the phase blocked by the ones that failed.
+      if (failedNeeds.length > 0) return context.skip(`phase ${id} needs ${failedNeeds.join(', ')}, which did not pass`);
       const h = new Harness(lab, spec, fullName);
       h.trace.decoders = await labDecoders(h.config.root, lab.dir);
       // Runs however the test ends, its own deadline included.

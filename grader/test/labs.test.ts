@@ -3,10 +3,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { labDirs } from '../labs.js';
+import { labDirs, loadLab } from '../labs.js';
 import { root } from './support.js';
 
 test('every lab has its file of invariants in grader/test/labs/', () => {
   const missing = labDirs(root).filter((dir) => !existsSync(path.join(root, 'grader', 'test', 'labs', `${dir}.test.ts`)));
   expect(missing, "add grader/test/labs/NN-name.test.ts: import { labInvariants } from '../lab-invariants.js'; await labInvariants('NN-name');").toEqual([]);
+});
+
+test('every phase needs only phases before it, hidden ones included (the grader waits for needs in that order)', async () => {
+  for (const dir of labDirs(root)) for (const hidden of [false, true]) await expect(loadLab(root, dir, { hidden })).resolves.toBeDefined();
 });
