@@ -106,7 +106,7 @@ describe('npm run gradescope', () => {
     const before = digests(files);
     const results = await grade((submission) => writeProbe(submission, { files, folders: [source, os.homedir()], results: [path.join(home, 'results', 'results.json')] }));
     expect(results.score).toBe(results.max_score);
-    expect(results.output).toMatch(/Your programs ran confined: user switchboard-grade-1 \(uid \d+\); sandbox bubblewrap; network loopback only/);
+    expect(results.output).toMatch(/Your programs ran confined: user switchboard-grade-\d+ \(uid \d+\); sandbox bubblewrap; network loopback only/);
     expect(digests(files)).toEqual(before);
   });
 

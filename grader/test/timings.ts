@@ -37,6 +37,21 @@ export interface Timings {
   cpu?: Record<string, number>;
 }
 
+/**
+ * CPU seconds the whole machine has spent busy since it booted (Linux /proc/stat: user, nice,
+ * system, irq, softirq, steal), or undefined elsewhere. Over a run on an otherwise idle machine
+ * this is the suite's cost, confined grader runs included: their processes end in a pid namespace
+ * of their own, and a file's own count (cpu-usage.ts) never reaps them.
+ */
+function machineCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (fields[i] ?? 0), 0) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the suite; samples the load average as it goes, since the machine may be shared. */
 async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, number> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-timings-'));
@@ -45,6 +60,7 @@ async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, 
   const cpuDir = path.join(dir, 'cpu');
   mkdirSync(cpuDir);
   const samples: number[] = [];
+  const machineAtStart = machineCpuSeconds();
   const sampler = setInterval(() => samples.push(os.loadavg()[0] ?? 0), 10_000);
   try {
     const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
@@ -62,7 +78,9 @@ async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, 
       const { file, cpuSeconds } = JSON.parse(readFileSync(path.join(cpuDir, name), 'utf8')) as { file: string; cpuSeconds: number };
       cpu[file] = (cpu[file] ?? 0) + cpuSeconds;
     }
-    return { report, cpu, load: { mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), max: Math.max(0, ...samples) } };
+    const machineAtEnd = machineCpuSeconds();
+    const machine = machineAtStart !== undefined && machineAtEnd !== undefined ? Math.round(machineAtEnd - machineAtStart) : undefined;
+    return { report, cpu, load: { mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), max: Math.max(0, ...samples), machineCpuSeconds: machine } };
   } finally {
     clearInterval(sampler);
     rmSync(dir, { recursive: true, force: true });
@@ -72,6 +90,8 @@ async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, 
 interface Load {
   mean: number;
   max: number;
+  /** CPU seconds of the whole machine over the run (Linux). */
+  machineCpuSeconds?: number;
 }
 
 function seconds(ms: number): number {
@@ -104,7 +124,7 @@ export function summarise(report: Report, load?: Load, cpu: Record<string, numbe
     '',
     `Measured ${timings.measured.date} on ${timings.measured.cores} cores${load ? `, load average ${load.mean.toFixed(1)} on the whole (at most ${load.max.toFixed(1)})` : ''}:`,
     `${wallSeconds} s wall for ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped;`,
-    `${seconds(busy * 1000)} s of file time in all (the sum over files, spread over the workers)${withCpu ? `, ${Math.round(cpuTotal)} s of CPU (each file's own and its processes')` : ''}.`,
+    `${seconds(busy * 1000)} s of file time in all (the sum over files, spread over the workers)${withCpu ? `, ${Math.round(cpuTotal)} s of CPU counted per file (each file's own and its processes', confined grader runs not included)` : ''}${load?.machineCpuSeconds !== undefined ? `; the whole machine spent ${load.machineCpuSeconds} s of CPU over the run` : ''}.`,
     '',
     withCpu ? '| file | wall (s) | CPU (s) | tests |' : '| file | wall (s) | tests |',
     withCpu ? '|---|---:|---:|---:|' : '|---|---:|---:|',
