@@ -1,8 +1,10 @@
 // A setup file of the kit's own tests: with SWITCHBOARD_TIMINGS_DIR set (by `npm run
 // test:timings`), each test file writes there the CPU time it cost, its own and that of every
 // process it started and reaped (the grader runs, their workers, the programs under test), so
-// that docs/test-timings.md can say where the CPU goes, not only the wall time. Linux only
-// (/proc/self/stat); elsewhere it writes nothing.
+// that docs/test-timings.md can say where the CPU goes, not only the wall time, and the file's
+// wall time from before its own beforeAll hooks (vitest's report starts a file at its first test:
+// a file that grades a batch in beforeAll looked short, and was started last). CPU is Linux only
+// (/proc/self/stat).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -23,8 +25,10 @@ function cpuSeconds(): number | undefined {
 const dir = process.env.SWITCHBOARD_TIMINGS_DIR;
 if (dir) {
   let start: number | undefined;
+  let startedAt = 0;
   beforeAll(() => {
     start = cpuSeconds();
+    startedAt = Date.now();
   });
   // vitest reads a hook's first parameter as its fixtures, which must be destructured.
   afterAll(({}, suite) => {
@@ -32,6 +36,6 @@ if (dir) {
     const file = suite.file?.filepath;
     if (start === undefined || end === undefined || !file) return;
     const name = `${path.basename(file)}.${process.pid}.${Date.now()}.json`;
-    writeFileSync(path.join(dir, name), JSON.stringify({ file, cpuSeconds: Math.round((end - start) * 10) / 10 }));
+    writeFileSync(path.join(dir, name), JSON.stringify({ file, cpuSeconds: Math.round((end - start) * 10) / 10, wallSeconds: (Date.now() - startedAt) / 1000 }));
   });
 }

@@ -35,7 +35,11 @@ describe('lab 1 with --hidden', () => {
     copyFileSync(path.join(root, 'grader', 'test', 'fixtures', 'instructor', 'capped-echo-server.ts'), path.join(impl, 'server.ts'));
     copyFileSync(path.join(solution, 'client.ts'), path.join(impl, 'client.ts'));
     const run = await runGrader(['1', '--impl', impl, '--hidden']);
-    const publicPhases = run.json.phases.filter((p) => p.id !== '1.6');
+    // Not 1.2: its search of stream edges paces its writes, and on a loaded machine a short first
+    // chunk can reach the server alone while the test waits for its echo: then 1.2 catches this
+    // bug too (it did once, in a full kit run at load 15; six seeds on an idle machine did not).
+    // The public phases that replay fixed cases never do.
+    const publicPhases = run.json.phases.filter((p) => p.id !== '1.6' && p.id !== '1.2');
     expect(publicPhases.filter((p) => p.status !== 'passed').map((p) => p.id)).toEqual([]);
     const hidden = run.json.phases.find((p) => p.id === '1.6')!;
     expect(hidden.points).toBeLessThan(hidden.maxPoints);

@@ -75,8 +75,11 @@ async function run(): Promise<{ report: Report; load: Load; cpu: Record<string, 
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
     const cpu: Record<string, number> = {};
     for (const name of readdirSync(cpuDir)) {
-      const { file, cpuSeconds } = JSON.parse(readFileSync(path.join(cpuDir, name), 'utf8')) as { file: string; cpuSeconds: number };
+      const { file, cpuSeconds, wallSeconds } = JSON.parse(readFileSync(path.join(cpuDir, name), 'utf8')) as { file: string; cpuSeconds: number; wallSeconds?: number };
       cpu[file] = (cpu[file] ?? 0) + cpuSeconds;
+      // The file's whole time, its beforeAll hooks included, where the report's is shorter.
+      const result = report.testResults.find((r) => r.name === file);
+      if (result && wallSeconds !== undefined && wallSeconds * 1000 > result.endTime - result.startTime) result.startTime = result.endTime - wallSeconds * 1000;
     }
     const machineAtEnd = machineCpuSeconds();
     const machine = machineAtStart !== undefined && machineAtEnd !== undefined ? Math.round(machineAtEnd - machineAtStart) : undefined;
