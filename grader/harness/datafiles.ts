@@ -7,7 +7,7 @@
 // once, or not at all), and goes on only with a regular file that has no other name. Anything
 // else is a GradeFailure that says what was there. Only the last part of a path needs this: the
 // folders are made by the grader (h.dataDir()) inside one that the program cannot write.
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { GradeFailure } from './wait.js';
 
@@ -35,7 +35,7 @@ function openData(file: string, flags: number): number {
 
 function refuse(file: string, what: string): never {
   throw new GradeFailure(
-    `"${path.basename(file)}" in the program's data folder ${path.dirname(file)} is ${what}: a program keeps its data in regular files of its own, and the grader reads and writes nothing else there`,
+    `"${path.basename(file)}" in the program's data folder ${path.dirname(file)} is ${what}: a program keeps its data in regular files of its own, and the grader reads and writes nothing else there (spec/05-persistence.md section 3)`,
   );
 }
 
@@ -65,7 +65,7 @@ export function writeDataFile(file: string, bytes: Buffer | string): void {
   try {
     // Emptied only now, after the checks: O_TRUNC would act before them.
     ftruncateSync(fd, 0);
-    writeAll(fd, Buffer.from(bytes), 0);
+    writeFileSync(fd, bytes);
   } finally {
     closeSync(fd);
   }
@@ -75,7 +75,7 @@ export function writeDataFile(file: string, bytes: Buffer | string): void {
 export function appendDataFile(file: string, bytes: Buffer | string): void {
   const fd = openData(file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND);
   try {
-    writeAll(fd, Buffer.from(bytes), null);
+    writeFileSync(fd, bytes);
   } finally {
     closeSync(fd);
   }
@@ -103,11 +103,5 @@ export function flipDataByte(file: string, offset: number, mask: number): void {
     writeSync(fd, byte, 0, 1, offset);
   } finally {
     closeSync(fd);
-  }
-}
-
-function writeAll(fd: number, bytes: Buffer, position: number | null): void {
-  for (let done = 0; done < bytes.length; ) {
-    done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
   }
 }

@@ -11,10 +11,9 @@
 // waits only on running phases, which end within their deadlines.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { LabSpec, PhaseSpec } from '../lab.js';
 import type { RunConfig } from './config.js';
-import { scaled } from './wait.js';
+import { poll, scaled } from './wait.js';
 
 function markFile(runDir: string, id: string): string {
   return path.join(runDir, 'phases', `${id}.json`);
@@ -45,17 +44,15 @@ export function needsTimeoutMs(config: RunConfig, lab: LabSpec, phase: PhaseSpec
  * (the tests run straight under vitest) there is nothing to wait for.
  */
 export async function waitForNeeds(config: RunConfig, lab: LabSpec, phase: PhaseSpec): Promise<string[]> {
-  const needs = selectedNeeds(config, phase);
   const end = Date.now() + needsTimeoutMs(config, lab, phase) - scaled(5_000);
   const failed: string[] = [];
-  for (const id of needs) {
+  for (const id of selectedNeeds(config, phase)) {
     const file = markFile(config.runDir, id);
-    while (!existsSync(file) && Date.now() < end) await delay(50);
-    if (!existsSync(file)) {
-      failed.push(id);
-      continue;
-    }
-    if ((JSON.parse(readFileSync(file, 'utf8')) as { failed: boolean }).failed) failed.push(id);
+    const mark = await poll(() => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { failed: boolean }) : undefined), {
+      timeoutMs: Math.max(0, end - Date.now()),
+      explain: () => `phase ${id} did not end`,
+    }).catch(() => ({ failed: true }));
+    if (mark.failed) failed.push(id);
   }
   return failed;
 }
