@@ -12,7 +12,7 @@
 // creation time comes from `ps -o lstart=` (macOS and other Unix) or, on Windows, from
 // PowerShell's Get-Process, asked only at reaping time and only about the pids to check.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive } from './procfs.js';
 
@@ -109,7 +109,11 @@ export class GroupRegistry {
       started: new Date().toISOString(),
       startTicks: startTicks(pgid),
     };
-    writeFileSync(path.join(this.dir, `${pgid}.json`), JSON.stringify(record));
+    // Written aside and renamed into place: the CLI or another worker may read the folder at
+    // any moment (Ctrl+C), and must never see half a record.
+    const file = path.join(this.dir, `${pgid}.json`);
+    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(record));
+    renameSync(`${file}.${process.pid}.tmp`, file);
   }
 
   forget(pgid: number): void {
@@ -120,10 +124,18 @@ export class GroupRegistry {
     if (!existsSync(this.dir)) return [];
     const records: GroupRecord[] = [];
     for (const name of readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      // PGID.json.WRITER.tmp: a record being written, or left by a writer killed mid-write.
+      const writing = /^\d+\.json\.(\d+)\.tmp$/.exec(name);
+      if (writing) {
+        if (!processAlive(Number(writing[1]))) rmSync(file, { force: true });
+        continue;
+      }
       try {
-        records.push(JSON.parse(readFileSync(path.join(this.dir, name), 'utf8')) as GroupRecord);
+        records.push(JSON.parse(readFileSync(file, 'utf8')) as GroupRecord);
       } catch {
-        rmSync(path.join(this.dir, name), { force: true });
+        // Not a record (records are renamed into place whole): nothing to kill from it.
+        rmSync(file, { force: true });
       }
     }
     return records;

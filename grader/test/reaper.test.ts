@@ -98,3 +98,21 @@ describe('the orphan reaper without /proc', () => {
     expect(alive(stranger.pid!)).toBe(true);
   });
 });
+
+describe('group records', () => {
+  test('are renamed into place whole, and one still being written is left alone by a reader', async () => {
+    const groups = path.join(dir, 'records');
+    const registry = new GroupRegistry(groups, process.pid, process.pid);
+    const child = orphan();
+    registry.record(child.pid!, 'node recorded');
+    expect(readdirSync(groups)).toEqual([`${child.pid}.json`]);
+    // A writer still at work (this process) and one killed mid-write (a dead pid).
+    const dead = await deadPid();
+    writeFileSync(path.join(groups, `12345.json.${process.pid}.tmp`), '{"pgid":');
+    writeFileSync(path.join(groups, `12346.json.${dead}.tmp`), '{"pg');
+    // Reading the folder at that moment (Ctrl+C) kills what is recorded and deletes no record in the making.
+    expect(registry.killRun()).toBe(1);
+    expect(await gone(child.pid!)).toBe(true);
+    expect(readdirSync(groups)).toEqual([`12345.json.${process.pid}.tmp`]);
+  });
+});
