@@ -1,7 +1,8 @@
 import path from 'node:path';
 import lab from '../lab.js';
-import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import { Peer, T, createAccount, expectRead, login, map, newUser, relogin, sendMessage, show, startServer, stopCleanly } from './durable.js';
+import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
+import { Peer, T, createAccount, expectRead, login, loginAnyCount, map, newUser, relogin, sendMessage, show, startServer, stopCleanly } from './durable.js';
+import { kill9 } from './history.js';
 import { R, readLog, recordName } from './logfile.js';
 import { readDataFile } from '../../../grader/harness/datafiles.js';
 
@@ -81,6 +82,21 @@ test('the log holds the records of spec section 5, in order, with consecutive in
   await bob.ping('a PONG: the MESSAGES reply is written, so its delivery is recorded');
   alice.send(T.DELETE_MESSAGES, map({ ids: [m2, m1] }));
   await alice.expectReply(T.DELETED, map({ ids: [m2] }), `DELETED {ids: [${m2}]}: the delivered message cannot be deleted`);
+  // Requests that change nothing append nothing (spec section 5): none of these adds a record.
+  await expectRead(bob, 5, [], 0, 'MESSAGES with no message: the other one was deleted');
+  alice.send(T.DELETE_MESSAGES, map({ ids: [m1, m2] }));
+  await alice.expectReply(T.DELETED, map({ ids: [] }), 'DELETED {ids: []}: one message was delivered, the other deleted already');
+  alice.send(T.CREATE_ACCOUNT, map({ name: 'bob', password: 'another' }));
+  await alice.expectError('name-taken', 'ERROR name-taken for a second account "bob"');
+  alice.send(T.LIST_ACCOUNTS, map({ pattern: '*' }));
+  await alice.expectReply(T.ACCOUNTS, map({ names: ['alice', 'bob'] }), 'ACCOUNTS {names: ["alice", "bob"]}');
+  await alice.ping('PING changes nothing');
+  alice.send(T.LOGOUT, map());
+  await alice.expectReply(T.LOGGED_OUT, map(), 'LOGGED_OUT');
+  await login(alice, 'alice');
+  const stranger = await Peer.connect(h, server, { name: 'stranger' });
+  stranger.send(T.LOGIN, map({ name: 'bob', password: 'not-the-password' }));
+  await stranger.expectError('login-failed', 'ERROR login-failed for a wrong password');
   bob.send(T.DELETE_ACCOUNT, map());
   await bob.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED for bob');
   await stopCleanly(server);
@@ -121,9 +137,18 @@ test('the log holds the records of spec section 5, in order, with consecutive in
   if (sent[0] !== m1 || sent[1] !== m2) throw new GradeFailure(`a message's id is the index of its MESSAGE_SENT record (spec section 1): the SENT replies gave ids ${m1} and ${m2}, the records have indexes ${sent.join(' and ')}`);
 });
 
-test('a second server on the same data directory refuses to start; the first goes on', { points: 2 }, async (h) => {
+test('a second server on the same data directory refuses to start; the first goes on, also when it took over a stale lock', { points: 2 }, async (h) => {
   const { server, dir } = await startServer(h);
-  const alice = await newUser(h, server, 'alice');
+  await expectSecondRefused(h, dir, await newUser(h, server, 'alice'), 'a fresh data directory');
+  // kill -9 leaves LOCK behind with a dead process id: the next server takes the lock over, and
+  // must then hold it as its own (spec section 3, step 2), or a third one would take it too.
+  await kill9(server);
+  const { server: next } = await startServer(h, { dir, name: 'server after kill -9' });
+  await expectSecondRefused(h, dir, await loginAnyCount(h, next, 'alice', 'after the restart'), 'a data directory whose stale LOCK (left by kill -9) the running server took over');
+});
+
+/** A second server started on `dir` must exit with status 1, leaving LOCK as it was; `alice` is logged in to the first. */
+async function expectSecondRefused(h: Harness, dir: string, alice: Peer, where: string): Promise<void> {
   const lock = readDataFile(path.join(dir, 'LOCK')).toString('utf8');
   let started = false;
   try {
@@ -131,11 +156,11 @@ test('a second server on the same data directory refuses to start; the first goe
     started = true;
   } catch (error) {
     if (!(error instanceof GradeFailure) || !/exited with code [1-9]/.test(error.message)) {
-      throw new GradeFailure(`a second server on the data directory of a running one must exit with status 1 (spec section 3); ${(error as Error).message}`);
+      throw new GradeFailure(`a second server on ${where}, while a server runs on it, must exit with status 1 (spec section 3); ${(error as Error).message}`);
     }
   }
-  if (started) throw new GradeFailure('a second server started on the data directory of a running one, and accepted connections: it must refuse (spec section 3, the lock)');
+  if (started) throw new GradeFailure(`a second server started on ${where} while a server ran on it, and accepted connections: it must refuse (spec section 3, the lock)`);
   const after = readDataFile(path.join(dir, 'LOCK')).toString('utf8');
   if (after !== lock) throw new GradeFailure(`the refused second server changed LOCK from ${JSON.stringify(lock)} to ${JSON.stringify(after)}`);
-  await sendMessage(alice, 'alice', 'the first server still works');
-});
+  await sendMessage(alice, 'alice', `the first server still works (${where})`);
+}

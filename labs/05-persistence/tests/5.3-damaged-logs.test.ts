@@ -4,7 +4,7 @@ import { GradeFailure, phase, type Harness, type Proc } from '../../../grader/ha
 import { appendBytes, digestChanges, fileDigests, flipByte, truncateFile } from '../../../grader/harness/files.js';
 import { Peer, T, createAccount, map, describeMessages, expectRead, login, readAll, relogin, restartExpectingRefusal, sendMessage, startServer, stopCleanly, type Msg } from './durable.js';
 import { readLog, readLogBytes, type Rec } from './logfile.js';
-import { checkRefusal, crashStates, damage, recordWorkload, type Damaged } from './crash.js';
+import { checkRefusal, crashStates, damage, damageKinds, recordWorkload, type Damaged } from './crash.js';
 import { checkAll, exploreCount } from '../../../grader/explore/crash-states.js';
 import { readDataFile } from '../../../grader/harness/datafiles.js';
 
@@ -129,9 +129,9 @@ function withoutLock(digests: Map<string, string>): Map<string, string> {
   return digests;
 }
 
-// Directories a crash could leave (tests/crash.ts), damaged as no crash can: 6 by default, about
-// 5 s; --explore N runs N.
-const damaged = exploreCount(6);
+// Directories a crash could leave (tests/crash.ts), damaged as no crash can: one of each kind of
+// damage (8) by default; --explore N runs N, the kinds in turn.
+const damaged = exploreCount(damageKinds.length);
 
 test('damage in directories a crash left: the server refuses, names the file and offset, and leaves every file as it was, twice', { points: 4, timeoutMs: Math.max(60_000, 30_000 + damaged * 2_500) }, async (h) => {
   const recording = await recordWorkload(h, { steps: 24, compactAfter: 6 });
@@ -139,10 +139,17 @@ test('damage in directories a crash left: the server refuses, names the file and
   const chosen: Damaged[] = [];
   // Some with a compaction's leftovers (snapshot.tmp, log.tmp), which a refusal must leave too.
   const leftovers = states.filter((s) => [...s.files.keys()].some((f) => f.endsWith('.tmp')));
-  for (const state of [...leftovers.slice(0, Math.ceil(damaged / 4)), ...states]) {
-    if (chosen.length >= damaged) break;
-    const d = damage(state, h.random);
-    if (d) chosen.push(d);
+  const candidates = [...leftovers.slice(0, Math.ceil(damaged / 4)), ...states];
+  // The kinds in turn, each on the next state with room for it (a kind no state has room for is passed over).
+  for (let k = 0; chosen.length < damaged && k < damaged * 2; k++) {
+    const kind = damageKinds[k % damageKinds.length]!;
+    for (let i = 0; i < candidates.length; i++) {
+      const d = damage(candidates[(k + i) % candidates.length]!, h.random, kind);
+      if (d) {
+        chosen.push(d);
+        break;
+      }
+    }
   }
   h.note(`${chosen.length} damaged directories (seed ${h.config.seed}; --explore N for more)`);
   const started = Date.now();

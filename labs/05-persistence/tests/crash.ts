@@ -19,8 +19,8 @@ import { cuts, imageChanges, readImage, tornTail, writeImage, type CrashState, t
 import type { Random } from '../../../grader/harness/random.js';
 import { Peer, T, asMessage, createAccount, describeMessages, login, map, sendMessage, startServer, type Msg } from './durable.js';
 import { kill9 } from './history.js';
-import { R, readLogBytes, recoveredState, type Rec, type State } from './logfile.js';
-import type { ValueMap } from '../../03-protocol/tests/wire.js';
+import { R, encodeRawRecord, encodeRecord, headerBytes, readLogBytes, recordName, recoveredState, type Rec, type State } from './logfile.js';
+import { encodeValue, type ValueMap } from '../../03-protocol/tests/wire.js';
 
 /** What the grader sent and what the server acknowledged, request by request. */
 export interface Sent {
@@ -374,19 +374,24 @@ export interface Damaged {
   offset: number;
 }
 
-/** Damages a crash state as no crash can: a byte in a record with records after it, a broken snapshot, a gap in the indexes. */
-export function damage(state: Crash, random: Random): Damaged | undefined {
+/**
+ * The kinds of damage no crash leaves, each a way a server could take a wrong log for a right one:
+ * a byte flipped in a record with records after it, a broken snapshot, a gap in the indexes, and an
+ * intact record that is wrong (section 8: unknown type, a field of its type missing, a payload
+ * that is not a map, a payload that does not decode). Phase 5.3 tries them in turn.
+ */
+export const damageKinds = ['flip', 'unknown type', 'snapshot', 'gap', 'missing field', 'flip', 'not a map', 'undecodable'] as const;
+export type DamageKind = (typeof damageKinds)[number];
+
+/** Damages a crash state in the way `kind` says, or returns undefined if this state has no room for it. */
+export function damage(state: Crash, random: Random, kind: DamageKind): Damaged | undefined {
   const files = new Map(state.files);
   const log = files.get('log') ?? Buffer.alloc(0);
   const records = readLogBytes(log).records;
   const snapshot = files.get('snapshot');
-  const kinds: string[] = [];
-  if (records.length >= 2) kinds.push('flip', 'flip');
-  if (snapshot) kinds.push('snapshot');
-  if (records.length >= 3) kinds.push('gap');
-  if (kinds.length === 0) return undefined;
-  const kind = random.pick(kinds);
+  const snapshotIndex = snapshot ? readLogBytes(snapshot).records[0]?.index ?? 0n : 0n;
   if (kind === 'flip') {
+    if (records.length < 2) return undefined;
     const victim = records[random.int(0, records.length - 1)]!;
     const at = random.int(victim.offset, victim.end);
     const bytes = Buffer.from(log);
@@ -397,7 +402,8 @@ export function damage(state: Crash, random: Random): Damaged | undefined {
     return { name: `${state.name}, then byte ${at} of the log flipped (in the record at offset ${victim.offset}, with intact records after it)`, files, file: 'log', offset: victim.offset };
   }
   if (kind === 'snapshot') {
-    const bytes = Buffer.from(snapshot!);
+    if (!snapshot) return undefined;
+    const bytes = Buffer.from(snapshot);
     const how = random.int(0, 3);
     if (how === 0) {
       const at = random.int(0, bytes.length);
@@ -413,14 +419,41 @@ export function damage(state: Crash, random: Random): Damaged | undefined {
     files.set('snapshot', Buffer.concat([bytes, Buffer.from([0, 0, 0, 0])]));
     return { name: `${state.name}, then 4 bytes after the snapshot's record`, files, file: 'snapshot', offset: 0 };
   }
-  // An intact record missing from the middle of the log's sequence: the one after it is wrong.
-  const snapshotIndex = snapshot ? readLogBytes(snapshot).records[0]?.index ?? 0n : 0n;
-  const candidates = records.slice(0, -1).filter((r, i) => r.index > snapshotIndex && i + 1 < records.length);
-  if (candidates.length === 0) return undefined;
-  const gone = random.pick(candidates);
-  const next = records[records.indexOf(gone) + 1]!;
-  files.set('log', Buffer.concat([log.subarray(0, gone.offset), log.subarray(gone.end)]));
-  return { name: `${state.name}, then the record at offset ${gone.offset} (index ${gone.index}) cut out of the log: the record after it (index ${next.index}) now starts there`, files, file: 'log', offset: gone.offset };
+  if (kind === 'gap') {
+    // An intact record missing from the middle of the log's sequence: the one after it is wrong.
+    const candidates = records.slice(0, -1).filter((r) => r.index > snapshotIndex);
+    if (candidates.length === 0) return undefined;
+    const gone = random.pick(candidates);
+    const next = records[records.indexOf(gone) + 1]!;
+    files.set('log', Buffer.concat([log.subarray(0, gone.offset), log.subarray(gone.end)]));
+    return { name: `${state.name}, then the record at offset ${gone.offset} (index ${gone.index}) cut out of the log: the record after it (index ${next.index}) now starts there`, files, file: 'log', offset: gone.offset };
+  }
+  // An intact record that is wrong, in place of one that replay would apply (any, the last too).
+  const applied = records.filter((r) => r.index > snapshotIndex);
+  if (applied.length === 0) return undefined;
+  // Half the time the last one: a wrong record at the end is no torn tail either.
+  const victim = random.int(0, 2) === 0 ? applied[applied.length - 1]! : random.pick(applied);
+  const body = log.subarray(victim.offset + headerBytes, victim.end);
+  let wrong: Buffer;
+  let what: string;
+  if (kind === 'unknown type') {
+    const type = random.pick([0, 6, 7, 8, 15, 17, 99, 255]);
+    wrong = encodeRawRecord(type, body);
+    what = `given type ${type}, which no record has`;
+  } else if (kind === 'missing field') {
+    const keys = [...victim.payload.keys()].filter((k) => k !== 'index');
+    const key = random.pick(keys);
+    wrong = encodeRecord(victim.type, new Map([...victim.payload].filter(([k]) => k !== key)));
+    what = `without its field "${key}"`;
+  } else if (kind === 'not a map') {
+    wrong = encodeRawRecord(victim.type, encodeValue([victim.index]));
+    what = 'with a list for its payload';
+  } else {
+    wrong = encodeRawRecord(victim.type, body.subarray(0, body.length - 1));
+    what = 'with its payload cut by one byte (it no longer decodes)';
+  }
+  files.set('log', Buffer.concat([log.subarray(0, victim.offset), wrong, log.subarray(victim.end)]));
+  return { name: `${state.name}, then the ${recordName(victim.type)} record at offset ${victim.offset} (index ${victim.index}) replaced by an intact record ${what}`, files, file: 'log', offset: victim.offset };
 }
 
 /** Starts the server on a damaged directory twice: each time it must refuse, name the file and offset, and leave every file as it was, with no LOCK. */

@@ -38,7 +38,11 @@ export interface Rec {
 
 /** The bytes of one record: crc over length, type and payload. */
 export function encodeRecord(type: number, payload: ValueMap): Buffer {
-  const body = encodeValue(payload);
+  return encodeRawRecord(type, encodeValue(payload));
+}
+
+/** An intact record around any payload bytes, a value or not. */
+export function encodeRawRecord(type: number, body: Buffer): Buffer {
   const rest = Buffer.alloc(5);
   rest.writeUInt32BE(body.length, 0);
   rest[4] = type;
