@@ -1,7 +1,7 @@
 // Programs no one on the team would write, graded with --cmd as a student's program in another
 // language would be. For each: the run ends on its own deadlines, the score is what the grader
 // observed, no process outlives the run, and the report says what went wrong.
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
@@ -123,4 +123,23 @@ test('a client that crashes on a refused connection has not reported an error, t
   expect(unreachable.error).toMatch(/by crashing: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
   expect(unreachable.error).toMatch(/hint: a socket or server emitted 'error'/);
   cleanup(run);
+});
+
+test.skipIf(!linux)('a lab 5 server that swaps its log for a link to a file outside: the grader neither reads nor writes through it', async () => {
+  const marker = `switchboard-hostile-plants-links-${process.pid}-${Date.now()}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-link-target-'));
+  // Stands for a hidden test or a file of the kit: what the grader must not quote or change.
+  const target = path.join(dir, 'secret.ts');
+  const secret = `export const answer = '${marker}-secret';\n`;
+  writeFileSync(target, secret);
+  const cmd = `server=node ${path.join(fixtures, 'plants-links.mjs')} ${marker} ${target}`;
+  const run = await runGrader(['5', '--phase', '5.3', '--cmd', cmd]);
+  expect(run.json.score).toBe(0);
+  const errors = allTests(run).map((t) => t.error ?? '');
+  expect(errors.some((e) => /"log" in the program's data folder .* is a symbolic link/.test(e)), errors.join('\n')).toBe(true);
+  expect(readFileSync(target, 'utf8')).toBe(secret);
+  expect(JSON.stringify(run.json) + run.stdout).not.toContain(`${marker}-secret`);
+  expectNoSurvivors(marker);
+  cleanup(run);
+  rmSync(dir, { recursive: true, force: true });
 });
