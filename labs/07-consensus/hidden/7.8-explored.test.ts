@@ -133,17 +133,26 @@ test('installing a snapshot keeps the records after it only where the log agrees
     { what: 'a snapshot up to record 3 with your log\'s digest there: records 4 and 5 stay', snapshot: snapshotOf(3n, 1n, d[3]!, 'three'), last: 5 },
     { what: 'a snapshot up to record 3 of term 2, another digest: your records 3 to 5 differ, and the whole log goes', snapshot: snapshotOf(3n, 2n, other[3]!, 'another three'), last: 3 },
     { what: 'a snapshot up to record 7, past your log\'s end: the whole log goes', snapshot: snapshotOf(7n, 2n, other[3]!, 'another three'), last: 7 },
+    // Late, or sent again: it holds nothing your replica lacks, and installing it would take its commit index back.
+    { what: 'a snapshot up to record 3 after an APPEND told your replica that record 5 is committed: it holds everything in it already, and nothing changes', snapshot: snapshotOf(3n, 1n, d[3]!, 'three'), last: 5, committed: 5 },
   ];
   await explore(h, 1, async (s) => {
     for (const [i, c] of s.random.shuffle(cases).entries()) {
       const scripted = await yours(h, `s${s.number}-snapshot-${i + 1}`, mine, 1n);
       const primary = scripted.replica(2);
       primary.term = 2n;
+      if (c.committed) {
+        primary.send(T7.APPEND, { from: 2n, term: 2n, prev: 5n, digest: d[5]!, entries: [], commit: BigInt(c.committed) });
+        await primary.expect(T7.APPENDED, `your replica's APPENDED {index: 5} for an APPEND of term 2 that agrees with its log at record 5 (spec section 7)`, (v) => v.get('index') === 5n, 10_000);
+      }
       primary.send(T7.INSTALL_SNAPSHOT, { from: 2n, term: 2n, snapshot: map(c.snapshot) });
       await primary.expect(T7.APPENDED, `your replica's APPENDED {index: ${c.snapshot.index}} once it installed ${c.what} (spec section 10)`, (v) => v.get('index') === c.snapshot.index, 10_000);
       const st = await untilStatus(h, scripted.yours!, () => true, 'your replica\'s STATUS after the snapshot');
       if (st.last !== c.last) {
         throw new GradeFailure(`your replica's log (records 1 to 5, of term 1) got ${c.what}; its STATUS then says last ${st.last}, not ${c.last}: the records after the snapshot's index stay only if the log holds that record with the snapshot's digest (spec section 10)`);
+      }
+      if (c.committed && st.commit < c.committed) {
+        throw new GradeFailure(`your replica (records 1 to 5, of term 1, committed up to 5) got ${c.what}; its STATUS then says commit ${st.commit}: a snapshot at or below the commit index is not installed (spec section 10, a backup's step 1), and a commit index never goes down (section 8)`);
       }
       await scripted.yours!.kill('SIGKILL');
     }
