@@ -25,7 +25,7 @@ import { ownDataDir, type Confinement } from '../sandbox/index.js';
 import { GroupRegistry } from './groups.js';
 import { needsTimeoutMs, selectedNeeds, waitForNeeds } from './needs.js';
 import { claimPort, listenClaimed, markBusy, type PortClaim } from './ports.js';
-import { connectionOwner, tcpTable } from './procfs.js';
+import { connectionOwner, tcpSockets } from './procfs.js';
 import { NeverReady, PortTaken, Proc, describeExit } from './process.js';
 import { FaultProxy } from './proxy.js';
 import { Random, testSeed } from './random.js';
@@ -520,7 +520,7 @@ export class Harness {
  * /proc names the socket's inode and each process's open sockets); undefined elsewhere.
  */
 function holderLane(procs: Proc[], ourPort: number, theirPort: number): Lane | undefined {
-  const row = tcpTable()?.find((r) => r.localPort === theirPort && r.remotePort === ourPort && r.inode !== '0');
+  const row = tcpSockets((r) => r.localPort === theirPort && r.remotePort === ourPort && r.inode !== '0')?.[0];
   if (!row) return undefined;
   const socket = `socket:[${row.inode}]`;
   for (const proc of procs) {
