@@ -1,6 +1,6 @@
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { T, Writer, loggedIn, makeAccounts, map, newCluster, sendMessage, type Cluster } from './replicated.js';
+import { T, Writer, loggedIn, makeAccounts, map, newCluster, peerOn, sendMessage, type Cluster } from './replicated.js';
 
 const test = phase(lab, '6.5');
 
@@ -73,5 +73,15 @@ test('a primary that crashed with records no one else has drops them when it ret
   await cluster.restart(old);
   const state = await cluster.waitCaughtUp(`replica ${old}, back, to hold the new primary's log: its own two records there were never committed (spec section 9)`);
   if (state.id === old) throw new GradeFailure(`replica ${old} came back and became the primary again; replica ${primary} was`);
+  // Replica `old` serves again, and what it serves is the log it now holds: its state lost the two
+  // messages with their records. It wins: its log is the other backup's, and its id the higher
+  // (it won the first election as the highest id).
+  await cluster.kill(primary);
+  const next = await cluster.waitForPrimary({ what: `a new primary after replica ${primary}, the second primary, was killed` });
+  const bob = await peerOn(h, cluster, next, 'bob');
+  bob.send(T.LOGIN, map({ name: 'bob', password: 'pw-bob' }));
+  await bob.expectReply(T.LOGGED_IN, map({ name: 'bob', waiting: 4n }), `LOGGED_IN {name: "bob", waiting: 4} from replica ${next}: "committed everywhere" and the three sent after the failover wait for bob; the two SENDs only replica ${old} ever appended were cut from its log with their effects (spec section 9)`);
+  await cluster.restart(primary);
+  await cluster.waitCaughtUp();
   await cluster.finish();
 });
