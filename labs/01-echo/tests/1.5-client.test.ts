@@ -15,6 +15,14 @@ test('lines typed are sent, and the replies printed', { points: 7 }, async (h) =
     link.send(`${line}\n`);
     await client.expectNextLine(line, { what: `the server's reply "${line}" printed` });
   }
+  // Only the lines `quit` and `exit` themselves end the session (spec section 4, item 4): a line
+  // that merely looks like one is text, sent like any other.
+  for (const [i, line] of ['Quit', 'EXIT', ' quit', 'exit ', 'quit\t', 'quit now', 'exits'].entries()) {
+    client.send(`${line}\n`);
+    await link.expectLine(line, { what: `the line ${JSON.stringify(line)} sent as text: only a line that is exactly "quit" or "exit" ends the session` });
+    link.send(`reply ${i + 1}\n`);
+    await client.expectNextLine(`reply ${i + 1}`, { what: `the server's reply "reply ${i + 1}" printed: the client goes on after the line ${JSON.stringify(line)}` });
+  }
   // A reply split across two TCP writes is still one line, and a character cut in two is still
   // one character. The pause between the pieces is a fault (a slow network), so that they reach
   // the client in two reads: nothing waits on it.
