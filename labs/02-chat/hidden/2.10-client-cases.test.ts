@@ -48,12 +48,28 @@ test('lines in many pieces, with pauses between them, are each printed once, who
 
 test('only "/quit" as the first word quits: "/quitter" and "/quit-now" are lines like any other', { points: 2 }, async (h) => {
   const { client, link } = await startClient(h, 'client');
-  // The server's command word ends at the first space (section 5): these are not /quit.
-  for (const line of ['/quitter', '/quit-now', '/quit\tlater']) {
+  // The server's command word ends at the first space (section 5). Every line made of a start,
+  // a word and an end below is tried, and only those whose first word is exactly "/quit" are
+  // quits: not "/quit\t", " /quit", "/QUIT" or "/quitter". The others are sent as typed, and the
+  // ones that do not start with "/" are chat lines, printed too.
+  const lookalikes: string[] = [];
+  for (const start of ['', ' ', '\t']) {
+    for (const word of ['/quit', '/Quit', '/QUIT', '/quitter']) {
+      for (const end of ['', ' ', '\t', ' now', '\tnow', '-now']) {
+        const line = start + word + end;
+        if (line.split(' ')[0] !== '/quit') lookalikes.push(line);
+      }
+    }
+  }
+  for (const line of lookalikes) {
     client.send(`${line}\n`);
     await link.expectLine(line, { what: `the line ${quote(line)}, sent as typed: its first word is not "/quit" (section 10, item 5)` });
-    link.send(`ERR unknown-command no command ${line.split(' ')[0]}\n`);
-    await client.expectNextLine(/^ERR unknown-command/, { what: `the server's answer to ${quote(line)}, printed: the client goes on` });
+    if (line.startsWith('/')) {
+      link.send(`ERR unknown-command no command ${line.split(' ')[0]!.replace(/\t/g, '?')}\n`);
+      await client.expectNextLine(/^ERR unknown-command/, { what: `the server's answer to ${quote(line)}, printed: the client goes on` });
+    } else {
+      await client.expectNextLine(`ann: ${line}`.trimEnd(), { what: `the chat line ${quote(line)}, printed as the others see it: it does not start with "/", so it is no quit (section 10, items 3 and 5)` });
+    }
   }
   // "/quit" followed by spaces is a quit; the line typed after it is not sent.
   client.send('/quit   \nnot sent: the user is done\n');

@@ -4,7 +4,8 @@
 // cuts them off far too early; and a client that does read, slowly, a little at a time, so that
 // half a MiB waits for it in the server for seconds but never 1 MiB: it must not be cut off. A
 // server with a second, softer limit (so much waiting for so long, as some servers have) cuts
-// it all the same.
+// it all the same. That client then closes its side while output still waits for it, and must
+// get all of it before the close: a server that drops the connection at the FIN loses it.
 import { setTimeout as delay } from 'node:timers/promises';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
@@ -93,20 +94,34 @@ test('a client that reads slowly, a little at a time, is not cut off while less 
   }
   h.note(`after ${talk.round} rounds, ${waiting()} bytes wait for tortoise, ${most} at the most`);
 
-  // Tortoise catches up: every line of every round, in order, and no "ERR slow-consumer".
-  const stream = new LineStream(tortoise);
-  tortoise.socket.resume();
-  const inOrder = new InOrder(talk);
-  const expected = talk.rounds.reduce((sum, shape) => sum + shape.linesPerRound * talkers.length, 0);
-  while (inOrder.count < expected) {
-    for (const line of await stream.lines({ what: `the lines tortoise had not read yet (${inOrder.count} of ${expected})`, timeoutMs: 20_000 })) {
-      if (!inOrder.take(line)) throw unexpected(tortoise, line, 'expected the talkers\' lines in order, with none missing: less than the bound ever waited for tortoise, so nothing may be lost (section 9, item 3)');
-    }
-  }
-  // Still in the room: its line reaches the others.
+  // Still in the room, though behind: its line reaches the others.
   tortoise.send('slow and steady\n');
   for (const other of talk.lineStreams) {
     const line = await other.line({ what: 'tortoise\'s line: it is still in the room' });
     if (line !== 'tortoise: slow and steady') throw unexpected(other.conn, line, 'expected "tortoise: slow and steady"');
+  }
+  // Then it closes its side while output still waits for it in the server: the others hear it
+  // left, and the server sends it everything first, then closes (section 7, item 2).
+  tortoise.end();
+  for (const other of talk.lineStreams) {
+    const line = await other.line({ what: 'the notice that tortoise left, after it closed its side' });
+    if (line !== '* tortoise left') throw unexpected(other.conn, line, 'expected "* tortoise left"');
+  }
+  // Tortoise catches up: every line of every round, in order, no "ERR slow-consumer", the close.
+  const stream = new LineStream(tortoise);
+  tortoise.socket.resume();
+  const inOrder = new InOrder(talk);
+  const expected = talk.rounds.reduce((sum, shape) => sum + shape.linesPerRound * talkers.length, 0);
+  const lines = await stream.untilClosed({ what: 'the lines tortoise had not read yet, then the close', timeoutMs: 20_000 });
+  for (const [i, line] of lines.entries()) {
+    if (inOrder.take(line)) continue;
+    // A last line cut short by the close is the server closing too soon, said below.
+    if (i === lines.length - 1 && inOrder.count < expected) break;
+    throw unexpected(tortoise, line, 'expected the talkers\' lines in order, with none missing: less than the bound ever waited for tortoise, so nothing may be lost (section 9, item 3)');
+  }
+  if (inOrder.count < expected) {
+    throw new GradeFailure(
+      `tortoise closed its side while lines still waited for it, and the server closed the connection after only ${inOrder.count} of the ${expected} lines meant for it: after a client's FIN the server sends what is still waiting, then closes (section 7, item 2)`,
+    );
   }
 });

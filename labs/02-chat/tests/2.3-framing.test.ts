@@ -4,7 +4,7 @@ import { connect, errorLine, joinAll } from './chat.js';
 
 const test = phase(lab, '2.3');
 
-test('a line sent one byte per write arrives once, whole', { points: 4 }, async (h) => {
+test('a line sent one byte per write arrives once, whole', { points: 3 }, async (h) => {
   const server = await h.start();
   const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
   // Every character below but the ASCII ones takes 2 to 4 bytes: one byte per write cuts them apart.
@@ -22,7 +22,7 @@ test('a line sent one byte per write arrives once, whole', { points: 4 }, async 
   await bob.expectLine('cat: in three pieces');
 });
 
-test('many lines in one write are each handled, in order', { points: 4 }, async (h) => {
+test('many lines in one write are each handled, in order', { points: 3 }, async (h) => {
   const server = await h.start();
   const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
   const lines = Array.from({ length: 100 }, (_, i) => `line ${i + 1} of 100`);
@@ -43,7 +43,10 @@ test('"\\r\\n" line endings work, and empty lines are ignored', { points: 3 }, a
   const server = await h.start();
   const [ann] = await joinAll(h, server, ['ann']);
   const dan = await connect(h, server, 'dan (ending lines with \\r\\n)');
-  dan.send('dan\r\n');
+  // Empty lines are ignored before a name too, and between two tries at one (section 2, item 6).
+  dan.send('\n\r\ndan!\r\n');
+  await dan.expectLine(errorLine('name-invalid'), { what: '"ERR name-invalid ..." for "dan!", and nothing before it: the empty lines before it are not names (section 2, item 6)' });
+  dan.send('\r\n\n\r\ndan\r\n');
   await dan.expectLine('* welcome dan', { what: 'the welcome for "dan\\r\\n": the "\\r" is not part of the name (section 2, item 2)' });
   await ann.expectLine('* dan joined');
   dan.send('hi there\r\n');
@@ -56,7 +59,7 @@ test('"\\r\\n" line endings work, and empty lines are ignored', { points: 3 }, a
   await ann.expectLine('dan: after the blanks', { what: 'dan\'s next line, and nothing before it: empty lines are ignored (section 2, item 6)' });
 });
 
-test('an over-long line gets ERR line-too-long at once and is dropped; the connection goes on', { points: 4 }, async (h) => {
+test('an over-long line gets ERR line-too-long at once and is dropped; the connection goes on', { points: 3 }, async (h) => {
   const server = await h.start();
   const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
   const longest = 'x'.repeat(1024);
@@ -73,3 +76,46 @@ test('an over-long line gets ERR line-too-long at once and is dropped; the conne
   await bob.expectLine('ann: back to normal', { what: 'the line after the over-long one: the rest of that line, up to its newline, is dropped' });
   await ann.expectLine(/^\* users: /, { what: 'the answer to /users, and nothing before it: one over-long line gets one error' });
 });
+
+test('the limit counts every byte of the line as sent, its "\\r" included, however the line arrives', { points: 3 }, async (h) => {
+  const server = await h.start();
+  const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
+  // Lines just under, at and over 1024 bytes, of characters of 1 to 4 bytes, ending in "\n" or
+  // "\r\n", each sent in pieces of 100 to 700 bytes with pauses between them (a slow network, so
+  // that no read holds a whole over-long line). The seed picks the first character and the cuts.
+  const chars = ['x', 'é', '✓', '🚀'];
+  const first = h.random.int(0, chars.length);
+  const cases: { text: string; ending: string }[] = [];
+  for (const bytes of [1023, 1024, 1025, 1500]) {
+    for (const ending of ['\n', '\r\n']) {
+      // Each character in turn: every four cases, over the limit too, use all four.
+      const char = chars[(first + cases.length) % chars.length]!;
+      cases.push({ text: lineOfBytes(`${cases.length} `, bytes, char), ending });
+    }
+  }
+  for (const { text, ending } of cases) {
+    const sent = Buffer.from(`${text}${ending}`);
+    // The line's bytes are everything before the "\n": a "\r" counts (section 2, item 4).
+    const length = sent.length - 1;
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < sent.length; ) {
+      const end = Math.min(sent.length, at + h.random.int(100, 700));
+      pieces.push(sent.subarray(at, end));
+      at = end;
+    }
+    for (const piece of pieces) await ann.sendInPieces(piece, piece.length, 10);
+    const what = `a line of ${length} bytes (${Buffer.byteLength(text)} of text${ending === '\r\n' ? ' and the "\\r"' : ''}) sent in ${pieces.length} pieces`;
+    if (length > 1024) await ann.expectLine(errorLine('line-too-long'), { what: `"ERR line-too-long ..." for ${what}: more than 1024 bytes (section 2, items 4 and 5)` });
+    else await bob.expectLine(`ann: ${text}`, { what: `${what}, delivered whole: at most 1024 bytes is allowed (section 2, item 4)` });
+  }
+  ann.send('short again\n/users\n');
+  await bob.expectLine('ann: short again', { what: 'ann\'s next line, and nothing before it: no over-long line is delivered' });
+  await ann.expectLine(/^\* users: /, { what: 'the answer to /users, and nothing before it: one over-long line gets one error' });
+});
+
+/** `prefix`, then `char` as often as it fits, then "x"s: exactly `bytes` bytes of UTF-8. */
+function lineOfBytes(prefix: string, bytes: number, char: string): string {
+  const room = bytes - Buffer.byteLength(prefix);
+  const chars = Math.floor(room / Buffer.byteLength(char));
+  return prefix + char.repeat(chars) + 'x'.repeat(room - chars * Buffer.byteLength(char));
+}

@@ -28,10 +28,12 @@ test('a client reset mid-line leaves, and its half line goes nowhere', { points:
 test('a client that closes mid-line leaves, and its unfinished line is dropped', { points: 2 }, async (h) => {
   const server = await h.start();
   const [ann, bob] = await joinAll(h, server, ['ann', 'bob']);
-  ann.send('complete line\nno newline here');
+  ann.send('complete line\n/users\nno newline here');
   ann.end();
   await bob.expectLine('ann: complete line');
   await bob.expectLine('* ann left', { what: 'the notice that ann left, and nothing before it: a last line with no newline is not a line' });
+  // The answer to /users was queued for ann when her FIN came: it is sent before the close.
+  await ann.expectLine(/^\* users: /, { what: 'the answer to the /users ann sent just before closing her side: the server sends what is still queued, then closes (section 7, item 2)' });
   await ann.expectClosed({ what: 'the server to close ann\'s connection after she closed her side' });
 });
 

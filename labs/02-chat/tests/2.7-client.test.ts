@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
-import { GradeFailure, phase } from '../../../grader/harness/index.js';
+import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
 import { startClient } from './chat.js';
 
 const test = phase(lab, '2.7');
@@ -26,17 +26,33 @@ test('sends its name, and prints what arrives while the user is typing', { point
   await link.expectLine('/users', { what: 'the command /users, sent as typed' });
   link.send('* users: ann bob cat\n');
   await client.expectNextLine('* users: ann bob cat', { what: 'the answer to /users, and nothing before it: commands are sent, not printed (section 10, item 3)' });
+  // Every typed line is sent; only chat lines (not empty, not starting with "/") are printed.
+  // The server's line after each shows whether anything was printed before it that should not be.
+  const typed: [line: string, printed?: string][] = [['', undefined], ['   ', 'ann:    '], [' /users', 'ann:  /users'], ['/msg bob hi', undefined], ['/dance', undefined]];
+  for (const [i, [line, printed]] of typed.entries()) {
+    client.send(`${line}\n`);
+    await link.expectLine(line, { what: `the typed line ${quote(line)}, sent as typed (section 10, item 3)` });
+    link.send(`* after line ${i}\n`);
+    const kind = printed === undefined ? 'not a chat line: it is sent, not printed' : 'a chat line: printed as the others see it';
+    // (Standard output is compared without trailing spaces.)
+    await client.expectNextLines([...(printed === undefined ? [] : [printed.trimEnd()]), `* after line ${i}`], { what: `what follows the typed line ${quote(line)}, ${kind} (section 10, item 3)` });
+  }
 });
 
 test('a refused name is an error', { points: 2 }, async (h) => {
-  const fake = await h.fakeServer();
-  const client = await h.start('client', { params: { port: fake.port, name: 'ann' } });
-  const link = await fake.accept({ from: client, what: 'the client to connect' });
-  await link.expectLine('ann', { what: 'the name, as the client\'s first line' });
-  link.send('ERR name-taken someone here is already called ann\n');
-  await client.expectExit('nonzero', { what: 'to exit with an error: the server refused its name (section 10, item 4)' });
-  if (!client.stderrLines().some((line) => line.includes('ERR name-taken'))) {
-    throw new GradeFailure(`the client exited, but did not print the server's error line "ERR name-taken ..." on standard error; it printed there:\n${client.stderrLines().join('\n') || '(nothing)'}`);
+  // Any error line before "* welcome ann" refuses the name: with or without the greeting first.
+  for (const [greeting, refusal] of [[undefined, 'ERR name-taken someone here is already called ann'], ['* fake chat server: choose a name', 'ERR name-invalid']] as const) {
+    const fake = await h.fakeServer();
+    const client = await h.start('client', { name: `client (${refusal.split(' ')[1]})`, params: { port: fake.port, name: 'ann' } });
+    const link = await fake.accept({ from: client, what: 'the client to connect' });
+    if (greeting) link.send(`${greeting}\n`);
+    await link.expectLine('ann', { what: 'the name, as the client\'s first line' });
+    link.send(`${refusal}\n`);
+    const after = greeting ? `, after the greeting "${greeting}"` : '';
+    await client.expectExit('nonzero', { what: `to exit with an error: the server refused its name with "${refusal}"${after} (section 10, item 4)` });
+    if (!client.stderrLines().some((line) => line.includes(refusal))) {
+      throw new GradeFailure(`the client exited, but did not print the server's error line ${quote(refusal)} on standard error; it printed there:\n${client.stderrLines().join('\n') || '(nothing)'}`);
+    }
   }
 });
 
@@ -49,6 +65,8 @@ test('/quit and the end of input send /quit, and exit 0 once the server closes',
   await byQuit.client.expectNextLine('* bye', { what: 'the server\'s last line, which arrived after the /quit (section 10, item 5: print what still arrives)' });
   await byQuit.client.expectExit(0, { what: 'to exit with status 0 once the server closed the connection after /quit' });
   await byQuit.client.expectNoMoreOutput({ what: 'nothing after "* bye"' });
+  // One /quit, and nothing after it: closing its input after the user's /quit sends nothing more.
+  await byQuit.link.expectClosed({ what: 'the client to close the connection with nothing sent after its one /quit (section 10, item 5)' });
 
   // "/quit" with words after it is a quit too, as the server reads it (section 10, item 5).
   const withWords = await startClient(h, 'client (quit with words)');
@@ -57,13 +75,16 @@ test('/quit and the end of input send /quit, and exit 0 once the server closes',
   withWords.link.send('* bye\n');
   withWords.link.end();
   await withWords.client.expectExit(0, { what: 'to exit with status 0 once the server closed the connection after "/quit see you all": that line is a quit' });
+  await withWords.link.expectClosed({ what: 'the client to close the connection with nothing sent after its one /quit (section 10, item 5)' });
 
   const byEnd = await startClient(h, 'client (end of input)');
   byEnd.client.endInput();
   await byEnd.link.expectLine('/quit', { what: 'a /quit sent at the end of input (section 10, item 5)' });
   byEnd.link.send('* bye\n');
   byEnd.link.end();
+  await byEnd.client.expectNextLine('* bye', { what: 'the server\'s last line, which arrived after the /quit the end of input sent: printed (section 10, item 5)' });
   await byEnd.client.expectExit(0, { what: 'to exit with status 0 once the server closed the connection after the end of input' });
+  await byEnd.link.expectClosed({ what: 'the client to close the connection with nothing sent after its one /quit (section 10, item 5)' });
 });
 
 test('a server that cannot be reached or goes away is an error', { points: 2 }, async (h) => {

@@ -138,7 +138,13 @@ export class InOrder {
  */
 export async function slowConsumers(h: Harness, silent: string[], shape: Shape = longLines): Promise<void> {
   const server = await h.start();
-  const all = await joinAll(h, server, [...talkers, ...silent]);
+  // Each silent client joins just before a talker (sloth, ann, snail, bob, ...): a server whose
+  // broadcast loses its place when it cuts a client off in the middle of it (a member removed
+  // from the list being walked) skips the talker that comes after it, who then misses a line.
+  const order = [...talkers.flatMap((talker, i) => (i < silent.length ? [silent[i]!, talker] : [talker])), ...silent.slice(talkers.length)];
+  const joined = await joinAll(h, server, order);
+  const byName = (name: string) => joined[order.indexOf(name)]!;
+  const all = [...talkers, ...silent].map(byName);
   const slow = all.slice(talkers.length);
   for (const conn of slow) conn.socket.pause();
   h.note(`${silent.join(' and ')} stop${silent.length === 1 ? 's' : ''} reading`);
