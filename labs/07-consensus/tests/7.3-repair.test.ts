@@ -47,6 +47,27 @@ test('a replica grants one vote per term, and only to a log at least as up to da
   }
 });
 
+test('a candidate becomes the primary only with granted votes of its own term: a refusal, or a grant of an older term, counts for nothing', { points: 2 }, async (h) => {
+  const s = await Scripted.create(h, 3);
+  s.prepare([account(1, 1, 'alice'), account(2, 2, 'bob')], 2n);
+  for (const r of s.others) r.term = 2n;
+  // A longer T than usual: a vote round lasts T, and this test takes its time in one.
+  const roundMs = 4_000;
+  await s.start({ heartbeatMs: scaled(heartbeatMs), timeoutMs: scaled(roundMs) });
+  for (const r of s.others) r.heartbeats(scaled(heartbeatMs), [1]);
+  const [two, three] = [s.replica(2), s.replica(3)];
+  await two.expect(T7.ELECTION, 'your replica\'s token, T ms after it started with no primary (spec section 6)', (v) => v.get('candidate') === 1n, roundMs * 3 + 5_000);
+  // Back from replica 3 having visited replicas 1 and 2: two of three, a majority.
+  three.send(T7.ELECTION, { from: 3n, term: 2n, candidate: 1n, lastTerm: 2n, last: 2n, visited: [1n, 2n] });
+  const request = await two.expect(T7.VOTE_REQUEST, 'your replica\'s VOTE_REQUEST, its token back from two of three replicas (spec section 6)');
+  if (request.get('term') !== 3n) throw new GradeFailure(`your replica asked for votes with ${show(request)}; from term 2 it asks in term 3 (spec section 6)`);
+  two.send(T7.VOTE, { from: 2n, term: 3n, granted: 0n });
+  three.send(T7.VOTE, { from: 3n, term: 2n, granted: 1n });
+  await alwaysStatus(h, s.yours!, (st) => (st.role !== 'primary' ? undefined : `your replica became the primary of term ${st.term} with its own vote, replica 2's refusal and replica 3's grant of term 2: only granted votes of its own term count, so that is one of three, and a primary needs two (spec section 6)`), 600);
+  three.send(T7.VOTE, { from: 3n, term: 3n, granted: 1n });
+  await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 3, 'your replica to be the primary of term 3 with two votes of three: its own and replica 3\'s (spec section 6)');
+});
+
 test('a vote is saved before it is sent: after kill -9 the replica does not vote again in that term', { points: 3 }, async (h) => {
   const s = await Scripted.create(h, 3);
   s.prepare([account(1, 1, 'alice'), account(2, 2, 'bob')], 2n);
@@ -78,7 +99,7 @@ async function expectAppended(primary: GraderReplica, term: number, index: numbe
   if (answer.get('index') !== BigInt(index)) throw new GradeFailure(`replica ${primary.id}, primary of term ${term}, expected APPENDED {index: ${index}} and got ${show(answer)}. ${why}`);
 }
 
-test('a backup takes the primary\'s log: a conflicting suffix is cut, the previous entry is checked, an older term is refused', { points: 6 }, async (h) => {
+test('a backup takes the primary\'s log: a conflicting suffix is cut, the previous entry is checked, an older term is refused', { points: 5 }, async (h) => {
   const s = await Scripted.create(h, 3);
   s.prepare(ours, 2n);
   await s.start(timing());
@@ -161,7 +182,7 @@ test('a primary commits a record of an older term only through one of its own (F
   await untilStatus(h, s.yours!, (st) => st.commit === 3, 'your replica\'s commit index to reach 3 once replica 2 holds record 3, of term 4: a majority holds a record of its own term, and everything before it is committed with it (spec section 8)');
 });
 
-test('after partitions and a crash leave three different logs, every log converges to the new primary\'s', { points: 6 }, async (h) => {
+test('after partitions and a crash leave three different logs, every log converges to the new primary\'s', { points: 5 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const first = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, first, ['alice', 'bob', 'carol', 'inbox']);
