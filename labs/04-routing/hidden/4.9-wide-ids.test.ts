@@ -15,7 +15,7 @@ async function network(world: World, seedValue: number) {
   const servers = await world.build(topology);
   const list = [...servers.values()];
   const leaves = list.filter((s) => !topology.servers.some((t) => t.parent === s.id));
-  await world.observers(leaves, 0xfedcba00, ['whole', 'bytes', 'coalesced']);
+  await world.observers(leaves, 0xfedcba00, ['whole', 'ragged', 'bytes', 'coalesced']);
   const next = random(seedValue + 7);
   const clients = [];
   for (let i = 0; i < 5; i++) {
@@ -23,7 +23,7 @@ async function network(world: World, seedValue: number) {
     do id = (i % 2 === 0 ? 0x90000000 : 0x10000000) + Math.floor(next() * 0x0fffffff);
     while (world.nodes.has(id));
     const server = list[Math.floor(next() * list.length)]!;
-    clients.push(await world.client(id, server, { mode: (['whole', 'coalesced', 'bytes'] as const)[i % 3] }));
+    clients.push(await world.client(id, server, { mode: (['whole', 'coalesced', 'ragged', 'bytes'] as const)[i % 4] }));
   }
   await world.settle(`the network of ${topology.name} to form`);
   return { topology, servers, list, clients, next };

@@ -4,12 +4,13 @@
 // (last hop: the neighbour's id), each exactly once, none sent back where it came from.
 import { phase } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
+import { badFlags } from './flags.js';
 import { course, line4, star4, two } from './topologies.js';
 import { World } from './world.js';
 
 const test = phase(lab, '4.1');
 
-test('two servers: each learns of the other, and of the grader servers on each', { points: 3 }, async (h) => {
+test('two servers: each learns of the other, and of the grader servers on each; a bad flag stops a server', { points: 3 }, async (h) => {
   const world = new World(h);
   const [first, second] = two.servers;
   const s1 = await world.startServer(first!);
@@ -18,6 +19,17 @@ test('two servers: each learns of the other, and of the grader servers on each',
   const s2 = await world.startServer(second!, s1);
   await world.graderServer(202, { to: s2, mode: 'coalesced', behind: [{ id: 301, kind: 'server' }, { id: 302, kind: 'server' }] });
   await world.finish('every server to learn of every other server');
+  await badFlags(h, 'server', { id: 9, servername: 'nine', info: '' }, [
+    ['id', { id: 0 }],
+    ['id', { id: 4_294_967_296 }],
+    ['id', { id: -1 }],
+    ['id', { id: 'seven' }],
+    // 128 characters, 256 bytes: the limit counts bytes.
+    ['servername', { servername: 'é'.repeat(128) }],
+    ['servername', { servername: '' }],
+    ['port', { port: 65_536 }],
+    ['port', { port: 0 }],
+  ]);
 });
 
 test('four in a line, with a grader server in the middle that passes registrations on', { points: 4 }, async (h) => {

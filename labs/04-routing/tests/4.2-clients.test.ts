@@ -27,23 +27,35 @@ test("the course's eleven servers and eight clients: every registration reaches 
   const servers = await world.build(course);
   // Grader servers on the leaves watch what crosses the whole tree.
   const leaves = [3, 5, 8, 9, 10, 11].map((id) => servers.get(id)!);
-  await world.observers(leaves, 201, ['whole', 'bytes']);
+  await world.observers(leaves, 201, ['whole', 'ragged', 'bytes']);
   for (const [i, c] of courseClients.entries()) {
-    await world.client(c.id, servers.get(c.server)!, { name: c.name, mode: (['whole', 'coalesced', 'bytes'] as const)[i % 3] });
+    await world.client(c.id, servers.get(c.server)!, { name: c.name, mode: (['whole', 'coalesced', 'bytes', 'ragged'] as const)[i % 4] });
   }
   await world.finish('every client to learn of every other, and every grader server of every client');
 });
 
-test('many registrations in one write, and registrations cut into single bytes', { points: 3 }, async (h) => {
+test('many registrations in one write, registrations cut into single bytes, and writes cut anywhere', { points: 3 }, async (h) => {
   const world = new World(h);
   const [first, second] = two.servers;
   const s1 = await world.startServer(first!);
   const s2 = await world.startServer(second!, s1);
   const grader = await world.graderServer(201, { to: s1, mode: 'coalesced' });
+  // Its writes cut at random places: a read may end one message, hold others whole and start the
+  // next, with its header cut anywhere (spec section 3.1).
+  const ragged = await world.graderServer(202, { to: s2, mode: 'ragged' });
   await world.client(101, s2, { mode: 'bytes' });
   await world.settle('client 101 to join');
   // Six clients announced in one write: your server must read them all out of one chunk.
   grader.announce([3001, 3002, 3003, 3004, 3005, 3006].map((id) => ({ id, kind: 'client' as const, name: `batch-${id}`, info: `ünïcödé info ✓ ${id}` })));
   await world.client(102, s2, { mode: 'bytes', name: 'élodie-✓' });
-  await world.finish('the six clients of one write, and a client registered one byte at a time, to reach everyone');
+  await world.settle('the six clients of one write, and a client registered one byte at a time, to reach everyone');
+  // Twenty machines in one step, their bytes cut at random.
+  for (let batch = 0; batch < 4; batch++) {
+    ragged.announce(Array.from({ length: 5 }, (_, i) => {
+      const id = 4000 + batch * 5 + i;
+      return { id, kind: i % 2 === 0 ? ('client' as const) : ('server' as const), name: `cut-${id}${'✓'.repeat(i)}`, info: 'x'.repeat(h.random.int(0, 40)) };
+    }));
+  }
+  await world.client(103, s1, { mode: 'ragged', name: 'ragged-103' });
+  await world.finish('the registrations of writes cut anywhere to reach everyone');
 });

@@ -1,15 +1,18 @@
 // Phase 4.3: chat along the tree. A chat goes from server to server along the one path to its
 // destination client, each server sending it on the first link towards the destination. The
 // grader checks that it arrives once, unchanged, and that no grader link off the path sees it.
+// Then the lab's client program: the commands it reads, the lines it prints, how it ends.
 import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
+import { Code, T, encode } from './crc.js';
+import { badFlags } from './flags.js';
 import { line4, randomTree, random, seed, two } from './topologies.js';
 import type { Node } from './model.js';
 import { World, type ProgramClient } from './world.js';
 
 const test = phase(lab, '4.3');
 
-test('0 hops: two clients of one server', { points: 2 }, async (h) => {
+test('0 hops: two clients of one server', { points: 1 }, async (h) => {
   const world = new World(h);
   const s1 = await world.startServer(two.servers[0]!);
   await world.graderServer(201, { to: s1 });
@@ -65,11 +68,11 @@ test('a random tree: every client reaches every other, exactly once', { points: 
   const next = random(seedValue + 1);
   const list = [...servers.values()];
   const leaves = list.filter((s) => !topology.servers.some((t) => t.parent === s.id));
-  await world.observers(leaves, 201, ['whole', 'bytes']);
+  await world.observers(leaves, 201, ['whole', 'ragged', 'bytes']);
   const clients = [];
   for (let i = 0; i < 4; i++) {
     const server = list[Math.floor(next() * list.length)]!;
-    clients.push(await world.client(101 + i, server, { mode: (['whole', 'coalesced', 'bytes'] as const)[i % 3] }));
+    clients.push(await world.client(101 + i, server, { mode: (['whole', 'coalesced', 'bytes', 'ragged'] as const)[i % 4] }));
   }
   await world.settle(`the network of ${topology.name} to form`);
   for (const from of clients) for (const to of clients) if (from !== to) from.chat(to.id, `from ${from.id} to ${to.id}`);
@@ -91,7 +94,7 @@ test('a chat or a status whose way leads back where it came from is dropped, nev
   await world.finish('the chat and status for next door to go nowhere, and the chat for 102 to arrive');
 });
 
-test("the lab's client program chats across two servers", { points: 3 }, async (h) => {
+test("the lab's client program chats across two servers", { points: 2 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
   const [s1, s2] = [servers.get(1)!, servers.get(2)!];
@@ -113,6 +116,70 @@ test("the lab's client program chats across two servers", { points: 3 }, async (
   west!.status(201, 501, 0x1234, 'a code above 0xff', s1);
   await lines(alice, ['a status with the code 0x1234', 'STATUS 201 0x1234 "a code above 0xff"']);
   await world.finish("the programs' registrations and bob's quit to reach the grader servers, and the chat nowhere else");
+});
+
+test("the lab's client program: typed commands, printed texts, and how it ends", { points: 2 }, async (h) => {
+  const world = new World(h);
+  const servers = await world.build(two);
+  const [s1, s2] = [servers.get(1)!, servers.get(2)!];
+  const carol = await world.client(601, s2);
+  // A name with a quote, a backslash and more than ASCII: printed as a JSON string (spec section 8.2).
+  const name = 'al"ice\\ ✓';
+  const alice = await world.program(501, name, s1);
+  await lines(
+    alice,
+    ["alice's welcome", `STATUS 1 0x00 ${JSON.stringify(`Welcome to the Clemson Relay Chat network ${name}`)}`],
+    ['alice being told of carol', `CLIENT 601 "user601" "client 601, played by the grader"`],
+  );
+  await world.settle("alice's registration to reach carol, name and all");
+  // Texts of quotes, backslashes, newlines, tabs, control characters and more than ASCII, both ways.
+  const alphabet = ['"', '\\', '\n', '\t', '\u0001', '/', 'é', '✓', '🚀', ' ', 'a', 'Z', '7', '{', "'"];
+  const texts = Array.from({ length: 4 }, () => Array.from({ length: h.random.int(1, 24) }, () => h.random.pick(alphabet)).join(''));
+  for (const text of texts) carol.chat(501, text);
+  await lines(alice, ...texts.map((text): [string, string] => ["carol's chat, printed as a JSON string", `MESSAGE 601 ${JSON.stringify(text)}`]));
+  // Typed: JSON strings, an unquoted text (the rest of the line, trimmed), blank lines and a
+  // line that is no command (ignored); only the chats reach carol (spec section 8.1).
+  const typed: [line: string, text: string | undefined][] = [
+    ...texts.map((text): [string, string] => [`MESSAGE 601 ${JSON.stringify(text)}`, text]),
+    ['', undefined],
+    ['   ', undefined],
+    ['HELLO carol', undefined],
+    ['MESSAGE 601    hi there,  unquoted   ', 'hi there,  unquoted'],
+  ];
+  for (const [line, text] of h.random.shuffle(typed)) {
+    if (text !== undefined) world.expectChat({ type: T.chat, source: 501, destination: 601, text }, alice, s1);
+    alice.proc.send(`${line}\n`);
+  }
+  await world.settle("carol to receive alice's typed chats, each exactly as typed, and nothing for the other lines");
+  // The end of standard input means QUIT "": the quit goes out, and the client exits 0 (spec section 8.3).
+  world.change(() => world.remove(alice), new Map([[alice as Node, '']]));
+  alice.proc.endInput();
+  await alice.proc.expectExit(0, { what: 'to send QUIT "" at the end of its standard input, and exit 0' });
+  await world.finish('carol to be told that alice quit, with an empty text');
+
+  // A server that closes the connection first: the client exits with status 1.
+  const fake = await h.fakeServer();
+  const dave = await h.start('client', { name: 'client 502', params: { id: 502, username: 'dave', info: '', serverport: fake.port } });
+  const conn = await fake.accept({ from: dave, what: 'client 502 to connect' });
+  await conn.expectBytes(encode({ type: T.clientRegistration, source: 502, lastHop: 0, name: 'dave', info: '' }), { what: "client 502's registration" });
+  conn.send(encode({ type: T.status, source: 77, destination: 502, code: Code.welcome, text: 'Welcome to the Clemson Relay Chat network dave' }));
+  await dave.expectNextLine('STATUS 77 0x00 "Welcome to the Clemson Relay Chat network dave"', { what: "dave's welcome" });
+  conn.end();
+  await dave.expectExit(1, { what: 'to exit with status 1 when the server closes the connection first (spec section 8.3)' });
+  // Nobody to connect to: status 1, and a message naming the host and the port.
+  const nowhere = await h.claimPort('a port nothing listens on');
+  const lost = await h.start('client', { name: 'client 503', params: { id: 503, username: 'erin', info: '', serverport: nowhere } });
+  await lost.expectExit(1, { what: `to exit with status 1 when nothing listens on port ${nowhere} (spec section 8.3)` });
+  const said = lost.stderrLines().join('\n');
+  if (!said.includes(String(nowhere)) || !said.includes('127.0.0.1')) {
+    throw new GradeFailure(`client 503 could not connect to 127.0.0.1:${nowhere} and exited with status 1, but its standard error does not name the host and the port: it said ${JSON.stringify(said)} (spec section 8.3)`);
+  }
+  await badFlags(h, 'client', { id: 504, username: 'frank', info: '', serverport: s1.port }, [
+    ['id', { id: 0 }],
+    ['id', { id: 4_294_967_296 }],
+    ['username', { username: 'é'.repeat(128) }],
+    ['serverport', { serverport: 65_536 }],
+  ]);
 });
 
 /**

@@ -7,6 +7,8 @@ export interface ServerSpec {
   name: string;
   /** The server it connects to at start-up; none for the first. */
   parent?: number;
+  /** Its --info; the grader makes one up when there is none. */
+  info?: string;
 }
 
 export interface Topology {
@@ -34,14 +36,17 @@ export const line4: Topology = {
   ],
 };
 
-/** 1 in the middle, 2, 3 and 4 around it. */
+/**
+ * 1 in the middle, 2, 3 and 4 around it. Their names and infos are not ASCII: every length in a
+ * message counts bytes, not characters (spec section 3.2), in a server's own registration too.
+ */
 export const star4: Topology = {
   name: 'four servers in a star',
   servers: [
-    { id: 1, name: 'hub' },
-    { id: 2, name: 'north', parent: 1 },
-    { id: 3, name: 'east', parent: 1 },
-    { id: 4, name: 'west', parent: 1 },
+    { id: 1, name: 'hub ✓', info: 'the hub — ünïcödé' },
+    { id: 2, name: 'nörth', parent: 1, info: 'north, 北' },
+    { id: 3, name: 'east 東', parent: 1 },
+    { id: 4, name: 'wëst 🚀', parent: 1, info: 'west: ✓✓✓ 🚀' },
   ],
 };
 
@@ -135,7 +140,8 @@ export function randomTree(seedValue: number, n: number, options: { ids?: 'small
   const list = [...ids];
   const servers: ServerSpec[] = list.map((id, i) => ({
     id,
-    name: `r${i + 1}`,
+    // Every other name is not ASCII: lengths count bytes (spec section 3.2).
+    name: i % 2 === 0 ? `r${i + 1}` : `r${i + 1}-ñ✓`,
     parent: i === 0 ? undefined : list[Math.floor(next() * i)],
   }));
   return { name: `a random tree of ${n} servers from seed ${seedValue}`, servers };

@@ -4,16 +4,18 @@
 // a failure, and what this link is still expected to receive. The test's trace records its bytes.
 import type net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Proc, Trace, TraceLink } from '../../../grader/harness/index.js';
+import { Random, type Proc, type Trace, type TraceLink } from '../../../grader/harness/index.js';
 import { Decoder, describe, encode, type Msg } from './crc.js';
 import type { Node } from './model.js';
 
 /**
  * How the grader writes its messages on a link. whole: one write per message. bytes: one byte
  * per write, a millisecond apart, so that your server reads messages in pieces. coalesced: all
- * the messages of one step in a single write, so that one read holds several messages.
+ * the messages of one step in a single write, so that one read holds several messages. ragged:
+ * the messages of one step cut at random places, a few milliseconds apart: each write ends a
+ * message, may hold whole ones, and starts the next, mostly cut in its header.
  */
-export type Mode = 'whole' | 'bytes' | 'coalesced';
+export type Mode = 'whole' | 'bytes' | 'coalesced' | 'ragged';
 
 /** A registration or a quit this link must receive, in this order, for one id. */
 export type Expect =
@@ -41,6 +43,8 @@ export interface WireHooks {
   transcript(who: string, arrow: '←' | '→' | '•', text: string): void;
   /** The test's trace (h.trace), where this link's messages are drawn. */
   trace?: Trace;
+  /** The test's seeded generator (h.random): where a ragged link cuts its writes. */
+  random?: Random;
 }
 
 export class Wire {
@@ -63,6 +67,8 @@ export class Wire {
   private readonly decoder = new Decoder();
   private sending: Promise<void> = Promise.resolve();
   private readonly trace: TraceLink | undefined;
+  /** Where a ragged link cuts its writes: drawn from the test's seed. */
+  private readonly random: Random | undefined;
 
   constructor(
     readonly owner: Node,
@@ -73,6 +79,11 @@ export class Wire {
     // The far end's lane: the process of one of your servers or programs, once the link knows it.
     this.trace = hooks.trace?.link(owner.label, () => (this.far as { proc?: Proc } | undefined)?.proc ?? this.far?.label ?? 'a server not yet known');
     socket.setNoDelay(true);
+    if (mode === 'ragged') {
+      if (!hooks.random) throw new Error("a ragged link needs the test's random generator");
+      // Its own generator, drawn when the link is made: its cuts do not depend on other links' timing.
+      this.random = new Random(hooks.random.int(0, 2 ** 31));
+    }
     socket.on('data', (chunk: Buffer) => {
       if (this.state === 'retired') return;
       for (const { msg, raw } of this.decoder.push(chunk)) {
@@ -120,14 +131,41 @@ export class Wire {
   send(items: (Msg | { msg: Msg; raw: Buffer })[]): void {
     if (items.length === 0) return;
     const parts = items.map((item) => ('raw' in item ? item : { msg: item, raw: encode(item) }));
-    for (const { msg } of parts) this.note('→', describe(msg) + (this.mode === 'whole' ? '' : this.mode === 'bytes' ? ' (one byte per write)' : ''));
+    for (const { msg } of parts) this.note('→', describe(msg) + (this.mode === 'bytes' ? ' (one byte per write)' : ''));
     if (parts.length > 1 && this.mode === 'coalesced') this.note('•', `the last ${parts.length} messages went in one write`);
+    if (this.mode === 'ragged') return this.writeRagged(parts.map((p) => p.raw));
     this.write(parts.map((p) => p.raw));
+  }
+
+  /**
+   * Writes `messages` cut at random places, 2 ms apart. Most cuts fall a few bytes into a message,
+   * in its header, so that a write (and, however the system joins writes, a read) ends one message
+   * and starts the next; some messages get no cut, so that a write holds whole ones too.
+   */
+  private writeRagged(messages: Buffer[]): void {
+    const random = this.random!;
+    const bytes = Buffer.concat(messages);
+    const cuts: number[] = [];
+    let start = 0;
+    for (const message of messages) {
+      const into = random.chance(0.7) ? random.int(1, Math.min(message.length, 13)) : random.int(1, message.length + 1);
+      if (message.length > 1 && random.chance(0.8)) cuts.push(start + into);
+      start += message.length;
+    }
+    const pieces = [...cuts, bytes.length].map((end, i) => bytes.subarray(i === 0 ? 0 : cuts[i - 1], end)).filter((p) => p.length > 0);
+    this.note('•', `the last ${messages.length > 1 ? `${messages.length} messages` : 'message'} (${bytes.length} bytes) went in ${pieces.length} writes of ${pieces.slice(0, 20).map((p) => p.length).join(', ')}${pieces.length > 20 ? ', …' : ''} bytes`);
+    this.sending = this.sending.then(async () => {
+      for (const piece of pieces) {
+        this.put(piece);
+        await delay(2);
+      }
+    });
   }
 
   /** Bytes that are not a message, for the tests of bad input. */
   sendBytes(bytes: Buffer, text: string): void {
     this.note('→', text);
+    if (this.mode === 'ragged') return this.writeRagged([bytes]);
     this.write([bytes]);
   }
 

@@ -64,6 +64,8 @@ export class World {
   private readonly context: string[] = [];
   /** Messages the grader sent in someone else's name (forge()), and why they must go nowhere. */
   private readonly forged = new Map<string, string>();
+  /** Registrations the grader sent that must go nowhere (expectNowhere()), by type, id and name. */
+  private readonly nowhere = new Map<string, string>();
   /** The link of the grader server that watches which servers have joined (see joined()). */
   private watch: Promise<Wire> | undefined;
   readonly hooks: WireHooks;
@@ -76,6 +78,10 @@ export class World {
       onClose: (wire, how) => this.closed(wire, how),
       transcript: (who, arrow, text) => this.h.transcript.add(who, arrow, text),
       trace: this.h.trace,
+      // Drawn on only by a ragged link: a test that makes none is not marked as seeded.
+      get random() {
+        return h.random;
+      },
     };
     // The test is over: stop judging at once, and close the grader's links only after the
     // harness has explained a failure, so that the servers' last lines are about the test.
@@ -202,13 +208,31 @@ export class World {
   /**
    * `from` sends `msg` on `wire` into your server `to`, in the name of a machine that is not
    * behind that link: a chat or a quit must be refused with status 0x04, a status dropped, and
-   * nothing delivered or forgotten (spec section 6.5).
+   * nothing delivered or forgotten (spec section 6.5). With `silent`, `msg` is a quit for an id
+   * `to` does not know, or of the wrong kind: dropped without a status, `why` says which.
    */
-  forge(wire: Wire, from: Node, to: Node, msg: Msg): void {
+  forge(wire: Wire, from: Node, to: Node, msg: Msg, silent?: { why: string }): void {
     this.note(`${from.label} sends, in the name of ${msg.source}, ${describe(msg)}`);
-    this.forged.set(encode(msg).toString('hex'), `${from.label} sent it in the name of ${msg.source}, on a link ${msg.source} is not behind: a server takes a message only from the link its source is behind, and refuses it otherwise (spec section 6.5)`);
-    if (msg.type !== T.status) this.expectUnicast({ type: T.status, source: to.id, destination: 0, code: Code.notBehind, text: texts.notBehind(msg.source) }, to, from, wire);
+    const why = silent?.why ?? `${from.label} sent it in the name of ${msg.source}, on a link ${msg.source} is not behind: a server takes a message only from the link its source is behind, and refuses it otherwise (spec section 6.5)`;
+    this.forged.set(encode(msg).toString('hex'), why);
+    if (msg.type !== T.status && !silent) this.expectUnicast({ type: T.status, source: to.id, destination: 0, code: Code.notBehind, text: texts.notBehind(msg.source) }, to, from, wire);
     wire.send([msg]);
+  }
+
+  /**
+   * The grader server `from` passes on, into your server `to`, the registration of an id already
+   * on the network (as when two machines with one id join at two places at once): it must be
+   * dropped, not recorded and not passed on (spec section 4.3). Nothing is expected anywhere.
+   */
+  relayTaken(wire: Wire, from: Node, msg: Msg & { type: 0x00 | 0x80 }): void {
+    this.note(`${from.label} passes on ${describe(msg)}, an id already on the network`);
+    this.expectNowhere(msg, `${from.label} passed on this registration for ${msg.source}, an id already on the network: a server drops a registration for an id it knows (or its own) that a neighbour passes on, and neither records it nor passes it on (spec section 4.3)`);
+    wire.send([msg]);
+  }
+
+  /** A registration the grader is about to send must reach no link; `why` explains it if it does. */
+  expectNowhere(msg: Msg & { type: 0x00 | 0x80 }, why: string): void {
+    this.nowhere.set(`${msg.type}:${msg.source}:${msg.name}`, why);
   }
 
   /** A chat sent by `from` into your server `entry`: delivered along the path, or answered "Unknown ID". */
@@ -248,7 +272,7 @@ export class World {
    * Starts one of your servers, as a child of `parent` (yours or the grader's); with `proxy`, its
    * link to its parent goes through a proxy the test can cut.
    */
-  async startServer(spec: ServerSpec & { info?: string }, parent?: Node & { port: number }, options: { proxy?: boolean } = {}): Promise<StudentServer> {
+  async startServer(spec: ServerSpec, parent?: Node & { port: number }, options: { proxy?: boolean } = {}): Promise<StudentServer> {
     this.raise();
     const server = new StudentServer(spec.id, 'server', 'student', spec.name, spec.info ?? `server ${spec.id} of the grader's network`);
     server.parent = parent;
@@ -499,14 +523,20 @@ export class World {
       const close = wire.unicast.find((u) => !u.done && u.msg.type === msg.type);
       const hint = close ? `\n${diffMessages(close.msg, msg)}` : '';
       const seen = wire.unicast.some((u) => u.done && [u.msg, ...u.alternatives].some((m) => sameMessage(m, msg)));
-      const pieces = { whole: '', bytes: ', and the grader sent every message on this link one byte per write: a message may arrive in pieces', coalesced: ', and the grader sent several messages in each write on this link: one read may hold several' };
+      const pieces = { whole: '', bytes: ', and the grader sent every message on this link one byte per write: a message may arrive in pieces', coalesced: ', and the grader sent several messages in each write on this link: one read may hold several', ragged: ', and the grader cut its writes on this link at random places: one read may end a message, hold whole ones and start another, its header cut anywhere' };
       const forged = this.forged.get(encode(msg).toString('hex'));
       const reason = forged
         ? forged
+        : msg.type === T.status && msg.code === Code.notBehind
+        ? 'the grader expected no (more) such refusal on this link: a quit for an id your server does not know, or for a machine of the other kind, is dropped without a status (spec section 6.5)'
         : seen
         ? 'it already came once on this link: each chat and each status must arrive exactly once'
+        : msg.type === T.status && msg.code === Code.protocolError && msg.text === 'Message too long'
+          ? 'the grader sent no text longer than 1 MiB: a text of up to 1048576 bytes, that many included, is allowed (spec section 3.7)'
         : msg.type === T.status && msg.code === Code.protocolError
           ? `the grader sent nothing wrong: your server could not read correct messages${pieces[wire.mode]} (spec section 3.1)${wire.owner instanceof GraderServer && wire.owner.style === 'course' ? `; ${wire.owner.label} behaves as the course's servers do, and its own registration carries its own id as last hop, which a server must accept as the source's own (spec sections 4.1 and 10)` : ''}`
+          : msg.type === T.chat && this.nodes.get(msg.destination)?.kind === 'server'
+          ? `${msg.destination} is a server: a chat goes only to a client, and one for a server's id is answered "Unknown ID" by the first server it reaches (spec section 5)`
           : msg.type === T.chat
           ? 'no chat on this link was expected: a chat goes only along the path to its destination (spec section 5)'
           : 'no such status was expected on this link (spec sections 5 and 6)';
@@ -534,6 +564,10 @@ export class World {
     const quit = msg.type === T.clientQuit || msg.type === T.serverQuit;
     // judge() has added `msg` to what came for this id: the one before it is the previous message.
     const previous = wire.got.get(id)!.at(-2);
+    const nowhere = quit ? undefined : this.nowhere.get(`${msg.type}:${id}:${(msg as { name: string }).name}`);
+    if (nowhere) return nowhere;
+    const forged = this.forged.get(encode(msg).toString('hex'));
+    if (forged && quit) return node ? `${node.label} has not left: ${forged}` : forged;
     if (previous?.type === msg.type) return `it already came: every machine must get each registration and each quit exactly once`;
     if (id === wire.owner.id) return `that is its own ${quit ? 'quit' : 'registration'}, sent back to it: a server passes a message on to every link except the one it came in on (spec section 4.3)`;
     if (wire.owner.kind === 'client' && (msg.type === T.serverRegistration || msg.type === T.serverQuit)) {
@@ -543,8 +577,6 @@ export class World {
       return `${node.label} is on the grader's side of this link: it reached your server through this very link, and a server never passes a message back on the link it came in on (spec section 4.3)`;
     }
     if (!node) return `no machine with id ${id} is on the network now${quit ? ' (or this link was already told it left)' : ' (a refused registration must go no further, spec section 6.3)'}`;
-    const forged = this.forged.get(encode(msg).toString('hex'));
-    if (forged) return `${node.label} has not left: ${forged}`;
     return quit ? `${node.label} has not left` : `this link was not expecting it`;
   }
 
@@ -695,7 +727,11 @@ function mismatch(want: Expect, msg: Msg, wire: Wire): string | undefined {
         ? `a server's own registration carries last hop 0 or its own id (spec section 4.1), not ${msg.lastHop}`
         : `expected last hop ${want.lastHop}: ${far.label} passed it on, and a server passing a registration on puts its own id there (spec section 4.3)`;
     }
-    if (msg.name !== want.name || msg.info !== want.info) return `expected name ${JSON.stringify(want.name)} and info ${JSON.stringify(want.info)}, passed on unchanged`;
+    if (msg.name !== want.name || msg.info !== want.info) {
+      const both = want.name + want.info;
+      const wide = Buffer.byteLength(both) !== both.length ? ' (its name and info are not ASCII: their lengths count bytes, not characters, spec section 3.2)' : '';
+      return `expected name ${JSON.stringify(want.name)} and info ${JSON.stringify(want.info)}, passed on unchanged${wide}`;
+    }
     return undefined;
   }
   if (msg.type !== T.clientQuit && msg.type !== T.serverQuit) return `expected the quit of ${msg.source} (it left the network), not another registration`;
