@@ -44,6 +44,11 @@ test('nesting is bounded, and wildcards do not backtrack', { points: 2 }, async 
   await peer.expectReply(T.PONG, map({ value: deepest }), 'the PONG for values nested exactly 64 levels deep');
   peer.sendRaw(frame(T.PING, ping(nested(64))), 'a PING nested 65 levels deep');
   await peer.expectError('bad-payload', 'an ERROR "bad-payload" for values nested 65 levels deep');
+  // Lists and maps mixed at seeded random, exactly 64 levels and one more: every value that nests counts.
+  for (let i = 0; i < 4; i++) {
+    const kinds = Array.from({ length: 63 }, () => h.random.pick(['list', 'map'] as const));
+    await edges(peer, kinds, h.random.pick(['list', 'map'] as const));
+  }
   // 200,000 levels in 1 MB: a decoder that recurses without a bound overflows its stack.
   peer.sendRaw(frame(T.PING, ping(nested(200_000))), 'a PING nested 200,000 levels deep (1 MB)');
   await peer.expectError('bad-payload', 'an ERROR "bad-payload" for values nested 200,000 levels deep', { timeoutMs: 10_000 });
@@ -51,6 +56,7 @@ test('nesting is bounded, and wildcards do not backtrack', { points: 2 }, async 
 
   const jsonServer = await h.start('server', { name: 'JSON server', params: { wire: 'json' } });
   const jsonPeer = await Peer.connect(h, jsonServer, { name: 'JSON client', wire: 'json' });
+  for (let i = 0; i < 3; i++) await edges(jsonPeer, Array.from({ length: 63 }, () => h.random.pick(['list', 'map'] as const)), h.random.pick(['list', 'map'] as const));
   jsonPeer.sendRaw(frame(T.PING, Buffer.from(`{"value":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)), 'a JSON PING nested 200,000 levels deep');
   await jsonPeer.expectError('bad-payload', 'an ERROR "bad-payload" for JSON nested 200,000 levels deep', { timeoutMs: 10_000 });
   await jsonPeer.ping();
@@ -64,6 +70,26 @@ test('nesting is bounded, and wildcards do not backtrack', { points: 2 }, async 
   stillRunning(server);
   stillRunning(jsonServer);
 });
+
+/** Containers of these kinds, each inside the one before, the innermost empty. */
+function nest(kinds: ('list' | 'map')[]): Value {
+  let value: Value | undefined;
+  for (const kind of [...kinds].reverse()) {
+    const inner: Value[] = value === undefined ? [] : [value];
+    value = kind === 'list' ? inner : mapOf(inner.map((v) => ['k', v]));
+  }
+  return value!;
+}
+
+/** In a PING (its payload map is level 1), `kinds` reach level 64, which is served; one more container is refused. */
+async function edges(peer: Peer, kinds: ('list' | 'map')[], extra: 'list' | 'map'): Promise<void> {
+  const shape = (k: ('list' | 'map')[]) => k.map((kind) => (kind === 'list' ? '[' : '{')).join('');
+  const value = nest(kinds);
+  peer.send(T.PING, map({ value }));
+  await peer.expectReply(T.PONG, map({ value }), `the PONG for lists and maps nested exactly 64 levels deep (${peer.wire}): ${shape(kinds)}`);
+  peer.send(T.PING, map({ value: nest([...kinds, extra]) }));
+  await peer.expectError('bad-payload', `an ERROR "bad-payload" for lists and maps nested 65 levels deep (${peer.wire}): ${shape([...kinds, extra])}`);
+}
 
 test('a tolerant reader: keys in any order, unknown keys ignored, limits exact', { points: 2 }, async (h) => {
   const server = await h.start();

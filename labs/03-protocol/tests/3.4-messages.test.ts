@@ -59,7 +59,7 @@ test('a message to an offline recipient waits until it is read, once', { points:
   await expectRead(again, 10, [m4], 0, 'MESSAGES with the message sent after bob\'s connection closed');
 });
 
-test('read with a limit', { points: 3 }, async (h) => {
+test('read with a limit', { points: 2 }, async (h) => {
   const server = await h.start();
   const alice = await user(h, server, 'alice');
   await createAccount(alice, 'bob');
@@ -85,10 +85,14 @@ test('new messages queue behind waiting ones, so order is kept', { points: 3 }, 
   const m3 = { from: 'alice', id: await sendMessage(alice, 'bob', 'third'), text: 'third' };
   const m4 = { from: 'carol', id: await sendMessage(carol, 'bob', 'fourth'), text: 'fourth' };
   await bob.expectNoPush('bob still had older messages waiting, so new ones must queue behind them');
-  await expectRead(bob, 10, [m1, m2, m3, m4], 0, 'MESSAGES with all four, in the order they were sent');
+  await expectRead(bob, 1, [m1], 3, 'MESSAGES with the oldest of four, and 3 remaining');
+  // A READ that leaves messages waiting does not end the queueing.
+  const m5 = { from: 'carol', id: await sendMessage(carol, 'bob', 'fifth'), text: 'fifth' };
+  await bob.expectNoPush('bob has read one message but three still wait, so a new one queues behind them');
+  await expectRead(bob, 10, [m2, m3, m4, m5], 0, 'MESSAGES with the other four, in the order they were sent');
   // The queue is empty now: the next one is pushed.
-  const m5 = { from: 'alice', id: await sendMessage(alice, 'bob', 'fifth'), text: 'fifth' };
-  await bob.expectPush(m5, 'the MESSAGE pushed once bob\'s queue was empty');
+  const m6 = { from: 'alice', id: await sendMessage(alice, 'bob', 'sixth'), text: 'sixth' };
+  await bob.expectPush(m6, 'the MESSAGE pushed once bob\'s queue was empty');
 });
 
 test('a sender deletes messages that still wait', { points: 2 }, async (h) => {
@@ -147,13 +151,15 @@ test('deleting an account deletes the messages waiting for it, not those it sent
   const alice = await user(h, server, 'alice');
   await createAccount(alice, 'bob');
   await createAccount(alice, 'carol');
-  await sendMessage(alice, 'bob', 'for the old bob 1');
-  await sendMessage(alice, 'bob', 'for the old bob 2');
+  const old1 = await sendMessage(alice, 'bob', 'for the old bob 1');
+  const old2 = await sendMessage(alice, 'bob', 'for the old bob 2');
   const bob = await Peer.connect(h, server, { name: 'bob' });
   await login(bob, 'bob', 2);
   const fromBob = await sendMessage(bob, 'carol', 'bob was here');
   bob.send(T.DELETE_ACCOUNT, map());
   await bob.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED');
+  alice.send(T.DELETE_MESSAGES, map({ ids: [old1, old2] }));
+  await alice.expectReply(T.DELETED, map({ ids: [] }), `DELETED {ids: []}: messages ${old1} and ${old2} were deleted with bob's account, and a deleted message is not deleted again (section 5.8)`);
   alice.send(T.SEND, map({ to: 'bob', text: 'anyone?' }));
   await alice.expectError('no-such-account', 'an ERROR "no-such-account" for a message to the deleted bob');
   await createAccount(bob, 'bob');
@@ -164,7 +170,7 @@ test('deleting an account deletes the messages waiting for it, not those it sent
   await expectRead(carol, 10, [{ from: 'bob', id: fromBob, text: 'bob was here' }], 0, 'MESSAGES with the message the deleted bob sent');
 });
 
-test('many senders at once: every message exactly once, each sender\'s in order', { points: 3 }, async (h) => {
+test('many senders at once: every message exactly once, each sender\'s in order', { points: 2 }, async (h) => {
   const server = await h.start();
   const dave = await Peer.connect(h, server, { name: 'dave' });
   await createAccount(dave, 'dave');
@@ -243,6 +249,110 @@ test('many senders at once: every message exactly once, each sender\'s in order'
     const order = received.filter((m) => m.from === s.name).map((m) => Number(m.text.split('#')[1]));
     const sorted = [...order].sort((a, b) => a - b);
     if (order.join() !== sorted.join()) throw new GradeFailure(`dave received ${s.name}'s messages in the order #${order.join(', #')}; they must arrive in the order they were sent`);
+  }
+});
+
+test('a seeded random run of sends, reads, deletes and logins: every reply and push as section 9 says', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const random = h.random;
+  // The model: for each name its current account (a new object when the name is made again, since
+  // a new account of the same name is someone else), each account's queue, who is logged in,
+  // and the pushes each connection should have received since its last reply was checked.
+  interface Account {
+    name: string;
+    queue: { message: Msg; sender: Account }[];
+  }
+  const names = ['ann', 'ben', 'cat'];
+  const peers = new Map<string, Peer>();
+  const accounts = new Map<string, Account>();
+  const online = new Set<string>();
+  const pushes = new Map<string, Msg[]>(names.map((name) => [name, []]));
+  const ids: bigint[] = [];
+  const sentBy = new Map<bigint, string>();
+  for (const name of names) {
+    peers.set(name, await user(h, server, name));
+    accounts.set(name, { name, queue: [] });
+    online.add(name);
+  }
+  /** After a reply on `name`'s connection: the pushes the model expects arrived before it, and no others. */
+  const checkPushes = async (name: string, when: string) => {
+    const peer = peers.get(name)!;
+    for (const m of pushes.get(name)!.splice(0)) await peer.expectPush(m, `the MESSAGE ${m.id} pushed to ${name} (logged in, nothing waiting: section 9), before the reply to ${when}`);
+    const extra = peer.pushes.shift();
+    if (extra) throw new GradeFailure(`${name} got a pushed ${peer.describe(extra)} before the reply to ${when}; ${name} ${online.has(name) ? 'had messages waiting, so a new one must queue behind them' : 'was logged out'} (section 9)`);
+  };
+
+  for (let step = 1; step <= 150; step++) {
+    const on = [...online];
+    const off = names.filter((name) => !online.has(name));
+    const roll = random.next();
+    let kind = roll < 0.42 ? 'send' : roll < 0.57 ? 'read' : roll < 0.72 ? 'delete' : roll < 0.86 ? 'logout' : roll < 0.97 ? 'login' : 'delete-account';
+    if (on.length === 0) kind = 'login';
+    else if (kind === 'login' && off.length === 0) kind = 'send';
+    if (kind === 'login') {
+      const name = random.pick(off);
+      await login(peers.get(name)!, name, accounts.get(name)!.queue.length);
+      online.add(name);
+      await checkPushes(name, 'its LOGIN');
+    } else if (kind === 'logout') {
+      const name = random.pick(on);
+      peers.get(name)!.send(T.LOGOUT, map());
+      await peers.get(name)!.expectReply(T.LOGGED_OUT, map(), `LOGGED_OUT for ${name}`);
+      online.delete(name);
+      await checkPushes(name, 'its LOGOUT');
+    } else if (kind === 'send') {
+      const from = random.pick(on);
+      // Often to someone logged out, so that messages wait and are read, deleted or logged in to.
+      const to = random.pick(off.length > 0 && random.chance(0.5) ? off : names);
+      const text = `step ${step}: ${from} to ${to}`;
+      const id = await sendMessage(peers.get(from)!, to, text);
+      if (ids.length > 0 && id <= ids[ids.length - 1]!) throw new GradeFailure(`message ${id} came after message ${ids[ids.length - 1]}: each id is larger than every id given before it (section 9)`);
+      ids.push(id);
+      sentBy.set(id, from);
+      const recipient = accounts.get(to)!;
+      const message = { from, id, text };
+      if (online.has(to) && recipient.queue.length === 0) pushes.get(to)!.push(message);
+      else recipient.queue.push({ message, sender: accounts.get(from)! });
+      await checkPushes(from, `its SEND of message ${id}`);
+    } else if (kind === 'read') {
+      // Mostly someone with messages waiting.
+      const waiting = on.filter((n) => accounts.get(n)!.queue.length > 0);
+      const name = random.pick(waiting.length > 0 && random.chance(0.8) ? waiting : on);
+      const queue = accounts.get(name)!.queue;
+      const limit = random.int(1, 3);
+      const taken = queue.splice(0, limit).map((entry) => entry.message);
+      await expectRead(peers.get(name)!, limit, taken, queue.length, `MESSAGES for ${name}'s READ {limit: ${limit}} at step ${step}: the ${limit} oldest of the messages waiting for ${name}, and how many remain (sections 5.7 and 9)`);
+      await checkPushes(name, `its READ at step ${step}`);
+    } else if (kind === 'delete') {
+      const name = random.pick(on);
+      // Mostly ids this name sent, whatever became of them (pushed, read, waiting, deleted), and one of any sender.
+      const asked = [...random.shuffle(ids.filter((id) => sentBy.get(id) === name)).slice(0, random.int(1, 5)), ...random.shuffle(ids).slice(0, 1), 999_999n];
+      const me = accounts.get(name)!;
+      const deleted: bigint[] = [];
+      for (const account of accounts.values()) {
+        account.queue = account.queue.filter((entry) => !(entry.sender === me && asked.includes(entry.message.id) && deleted.push(entry.message.id)));
+      }
+      deleted.sort((a, b) => (a < b ? -1 : 1));
+      peers.get(name)!.send(T.DELETE_MESSAGES, map({ ids: asked }));
+      await peers.get(name)!.expectReply(T.DELETED, map({ ids: deleted }), `DELETED for ${name}'s DELETE_MESSAGES {ids: [${asked.join(', ')}]} at step ${step}: the messages ${name} sent that still wait, ascending (section 5.8)`);
+      await checkPushes(name, `its DELETE_MESSAGES at step ${step}`);
+    } else {
+      // The account goes with the messages waiting for it (mostly one that has some); it is made
+      // again, empty, and logged out.
+      const waiting = on.filter((n) => accounts.get(n)!.queue.length > 0);
+      const name = random.pick(waiting.length > 0 && random.chance(0.8) ? waiting : on);
+      const peer = peers.get(name)!;
+      peer.send(T.DELETE_ACCOUNT, map());
+      await peer.expectReply(T.ACCOUNT_DELETED, map(), `ACCOUNT_DELETED for ${name} at step ${step}`);
+      await checkPushes(name, 'its DELETE_ACCOUNT');
+      online.delete(name);
+      await createAccount(peer, name);
+      accounts.set(name, { name, queue: [] });
+    }
+  }
+  for (const name of names) {
+    await peers.get(name)!.ping(`a PONG for ${name} at the end of the run`);
+    await checkPushes(name, 'the last PING');
   }
 });
 

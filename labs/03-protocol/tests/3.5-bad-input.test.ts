@@ -2,7 +2,7 @@ import lab from '../lab.js';
 import { phase } from '../../../grader/harness/index.js';
 import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { Peer, createAccount, login, sendMessage, stillRunning, user } from './peer.js';
-import { T, encodeValue, frame, map, type Value } from './wire.js';
+import { T, encodeValue, frame, map, message, type Value } from './wire.js';
 
 const test = phase(lab, '3.5');
 
@@ -21,6 +21,17 @@ function rawString(bytes: Buffer): Buffer {
 /** {value: <raw bytes>}: a PING payload whose value is given as encoded bytes. */
 function pingWith(value: Buffer): Buffer {
   return Buffer.concat([hex('03 00 00 00 01'), encodeValue('value'), value]);
+}
+
+/** n values, each inside the one before: lists, maps (one key, "k"), or the two in turn, around an empty list. */
+function nested(n: number, kind: 'list' | 'map' | 'mixed'): Buffer {
+  const parts: Buffer[] = [];
+  for (let level = 1; level < n; level++) {
+    const isMap = kind === 'map' || (kind === 'mixed' && level % 2 === 0);
+    parts.push(isMap ? Buffer.concat([hex('03 00 00 00 01'), encodeValue('k')]) : hex('02 00 00 00 01'));
+  }
+  parts.push(hex('02 00 00 00 00'));
+  return Buffer.concat(parts);
 }
 
 /** Sends each bad PING payload, requires the error code, and a working connection after each. */
@@ -47,7 +58,7 @@ test('unknown types get an error and the connection goes on', { points: 2 }, asy
   await peer.ping();
 });
 
-test('payloads that do not decode: bad tags, truncated values, leftovers', { points: 3 }, async (h) => {
+test('payloads that do not decode: bad tags, truncated values, leftovers, nesting', { points: 2 }, async (h) => {
   const server = await h.start();
   await refuses(h, server, 'bad-payload', [
     ['empty (no value at all)', Buffer.alloc(0)],
@@ -63,6 +74,10 @@ test('payloads that do not decode: bad tags, truncated values, leftovers', { poi
     ['a map whose key is cut short', hex('03 00 00 00 01 01 00 00 00 05 76 61')],
     ['a complete value followed by 2 more bytes', Buffer.concat([encodeValue(map({ value: 'x' })), hex('00 00')])],
     ['two complete values', Buffer.concat([encodeValue(map({ value: 'x' })), encodeValue(map({ value: 'y' }))])],
+    // At most 64 levels (section 3), whatever the values that nest: lists, maps or both.
+    ['lists nested 100 deep', pingWith(nested(100, 'list'))],
+    ['maps nested 100 deep', pingWith(nested(100, 'map'))],
+    ['lists and maps nested 1,000 deep', pingWith(nested(1000, 'mixed'))],
   ]);
   stillRunning(server);
 });
@@ -70,15 +85,23 @@ test('payloads that do not decode: bad tags, truncated values, leftovers', { poi
 test('payloads that do not decode: invalid UTF-8, keys that are not strings, repeated keys', { points: 3 }, async (h) => {
   const server = await h.start();
   const withKey = (key: Buffer, value: Value = 1n) => Buffer.concat([hex('03 00 00 00 01'), key, encodeValue(value)]);
+  const invalid: [string, Buffer][] = [
+    ['a lone continuation byte 0x80', hex('61 80 62')],
+    ['a 2-byte sequence cut short (c3 then "(")', hex('c3 28')],
+    ['the end inside a 3-byte sequence', hex('61 e2 82')],
+    ['an overlong encoding of "/" (c0 af)', hex('c0 af')],
+    ['an overlong 3-byte encoding of "/" (e0 80 af)', hex('e0 80 af')],
+    ['a UTF-16 surrogate (ed a0 80)', hex('ed a0 80')],
+    ['the byte 0xff', hex('ff')],
+    ['a code point beyond U+10FFFF (f4 90 80 80)', hex('f4 90 80 80')],
+  ];
+  // Each as a string value, as a key, and as a string deeper down: every string is checked.
   await refuses(h, server, 'bad-payload', [
-    ['a string with a lone continuation byte 0x80', pingWith(rawString(hex('61 80 62')))],
-    ['a string with a 2-byte sequence cut short (c3 then "(")', pingWith(rawString(hex('c3 28')))],
-    ['a string ending inside a 3-byte sequence', pingWith(rawString(hex('61 e2 82')))],
-    ['a string with an overlong encoding of "/" (c0 af)', pingWith(rawString(hex('c0 af')))],
-    ['a string holding a UTF-16 surrogate (ed a0 80)', pingWith(rawString(hex('ed a0 80')))],
-    ['a string with the byte 0xff', pingWith(rawString(hex('ff')))],
-    ['a string beyond U+10FFFF (f4 90 80 80)', pingWith(rawString(hex('f4 90 80 80')))],
-    ['a map key that is not valid UTF-8', withKey(rawString(hex('76 61 6c ff')))],
+    ...invalid.flatMap(([label, bytes]): [string, Buffer][] => [
+      [`a string with ${label}`, pingWith(rawString(bytes))],
+      [`a map key with ${label}`, withKey(rawString(bytes))],
+      [`a list holding a string with ${label}`, pingWith(Buffer.concat([hex('02 00 00 00 02'), encodeValue('ok'), rawString(bytes)]))],
+    ]),
     ['a map whose key is an int', withKey(encodeValue(1n))],
     ['a map whose key is a list', withKey(encodeValue(['value']))],
     ['a map whose key is a map', withKey(encodeValue(map()))],
@@ -87,7 +110,7 @@ test('payloads that do not decode: invalid UTF-8, keys that are not strings, rep
   stillRunning(server);
 });
 
-test('well-formed values of the wrong shape', { points: 3 }, async (h) => {
+test('well-formed values of the wrong shape', { points: 2 }, async (h) => {
   const server = await h.start();
   const peer = await Peer.connect(h, server);
   const refuse = async (type: number, payload: Value, label: string) => {
@@ -117,6 +140,43 @@ test('well-formed values of the wrong shape', { points: 3 }, async (h) => {
   await refuse(T.DELETE_MESSAGES, map({ ids: [1n, 'two'] }), 'a DELETE_MESSAGES with a string among its ids');
   await refuse(T.LIST_ACCOUNTS, map({ pattern: ['*'] }), 'a LIST_ACCOUNTS whose pattern is a list');
   stillRunning(server);
+});
+
+test('each frame gets the first error in section 6\'s order', { points: 2 }, async (h) => {
+  const server = await h.start();
+  const peer = await Peer.connect(h, server);
+  await createAccount(peer, 'alice');
+  // Each frame has two problems; the one earlier in section 6's list is the one answered:
+  // 2 the type, 3 the payload, 4 the login, 5 the shape, 6 the request's own errors.
+  const garbage = hex('03 00 00 00 01 ff');
+  const loggedOut: [string, Buffer, string][] = [[`an unknown type 0 with an undecodable payload`, frame(0, garbage), 'unknown-type']];
+  for (const type of [T.LOGOUT, T.LIST_ACCOUNTS, T.SEND, T.READ, T.DELETE_MESSAGES, T.DELETE_ACCOUNT]) {
+    loggedOut.push([`a type ${type} request, logged out, whose payload does not decode`, frame(type, garbage), 'bad-payload']);
+    loggedOut.push([`a type ${type} request, logged out, whose payload is a list`, message(type, ['x']), 'not-logged-in']);
+  }
+  loggedOut.push(
+    ['a SEND, logged out, to no account', message(T.SEND, map({ to: 'nobody', text: 'hi' })), 'not-logged-in'],
+    ['a CREATE_ACCOUNT with a bad name and an empty password', message(T.CREATE_ACCOUNT, map({ name: 'bad name', password: '' })), 'bad-request'],
+    ['a CREATE_ACCOUNT with a bad name and a password that is an int', message(T.CREATE_ACCOUNT, map({ name: 'bad name', password: 5n })), 'bad-request'],
+    ['a CREATE_ACCOUNT with a taken name and an empty password', message(T.CREATE_ACCOUNT, map({ name: 'alice', password: '' })), 'bad-request'],
+    ['a LOGIN to no account with an empty password', message(T.LOGIN, map({ name: 'nobody', password: '' })), 'bad-request'],
+    ['a LOGIN to alice with a password that is a list', message(T.LOGIN, map({ name: 'alice', password: ['pw-alice'] })), 'bad-request'],
+  );
+  const loggedIn: [string, Buffer, string][] = [
+    ['a SEND, logged in, whose payload does not decode', frame(T.SEND, garbage), 'bad-payload'],
+    ['a SEND to no account with a text over 65,536 bytes', message(T.SEND, map({ to: 'nobody', text: 'x'.repeat(65_537) })), 'bad-request'],
+    ['a SEND whose "to" is an int', message(T.SEND, map({ to: 5n, text: 'hi' })), 'bad-request'],
+    ['a LOGIN, logged in, with a wrong password', message(T.LOGIN, map({ name: 'alice', password: 'wrong' })), 'already-logged-in'],
+    ['a LOGIN, logged in, to no account', message(T.LOGIN, map({ name: 'nobody', password: 'x' })), 'already-logged-in'],
+    ['a LOGIN, logged in, whose name is an int', message(T.LOGIN, map({ name: 7n, password: 'x' })), 'bad-request'],
+    ['a CREATE_ACCOUNT, logged in, with a taken name and no password', message(T.CREATE_ACCOUNT, map({ name: 'alice' })), 'bad-request'],
+  ];
+  for (const cases of [loggedOut, loggedIn]) {
+    if (cases === loggedIn) await login(peer, 'alice');
+    peer.sendRaw(Buffer.concat(cases.map(([, bytes]) => bytes)), `${cases.length} frames with two problems each, in one write: ${cases.map(([label]) => label).join('; ')}`);
+    for (const [label, , code] of cases) await peer.expectError(code, `an ERROR "${code}" for ${label}: the first problem in the order of section 6`);
+    await peer.ping();
+  }
 });
 
 test('after an error the session is as it was', { points: 2 }, async (h) => {

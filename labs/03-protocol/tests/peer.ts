@@ -130,6 +130,12 @@ export class Peer {
     this.compare(frame, type, value, what);
   }
 
+  /** Requires a frame already read to be exactly the canonical frame `type` `value`. */
+  check(frame: Frame, type: number, value: Value, what: string): void {
+    this.h.note(`${this.name} got ${this.describe(frame)}`);
+    this.compare(frame, type, value, what);
+  }
+
   private compare(frame: Frame, type: number, value: Value, what: string): void {
     const expected = message(type, value, this.wire);
     if (frame.bytes.equals(expected)) return;
