@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
@@ -100,6 +101,7 @@ test('the log holds the records of spec section 5, in order, with consecutive in
   bob.send(T.DELETE_ACCOUNT, map());
   await bob.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED for bob');
   await stopCleanly(server);
+  if (existsSync(path.join(dir, 'LOCK'))) throw new GradeFailure('after a clean stop (SIGTERM, exit status 0) the data directory still holds LOCK: a clean shutdown removes it (spec section 3, step 3)');
 
   const records = readLog(dir);
   const expected: { type: number; fields: Record<string, 'password' | string | bigint | bigint[]> }[] = [

@@ -376,11 +376,12 @@ export interface Damaged {
 
 /**
  * The kinds of damage no crash leaves, each a way a server could take a wrong log for a right one:
- * a byte flipped in a record with records after it, a broken snapshot, a gap in the indexes, and an
+ * a byte flipped in a record with records after it, a broken snapshot, a gap in the indexes (in the
+ * middle, or right after the snapshot: the first record the log must hold is missing), and an
  * intact record that is wrong (section 8: unknown type, a field of its type missing, a payload
  * that is not a map, a payload that does not decode). Phase 5.3 tries them in turn.
  */
-export const damageKinds = ['flip', 'unknown type', 'snapshot', 'gap', 'missing field', 'flip', 'not a map', 'undecodable'] as const;
+export const damageKinds = ['flip', 'unknown type', 'snapshot', 'gap', 'missing field', 'flip', 'not a map', 'first gone', 'undecodable'] as const;
 export type DamageKind = (typeof damageKinds)[number];
 
 /** Damages a crash state in the way `kind` says, or returns undefined if this state has no room for it. */
@@ -419,11 +420,12 @@ export function damage(state: Crash, random: Random, kind: DamageKind): Damaged 
     files.set('snapshot', Buffer.concat([bytes, Buffer.from([0, 0, 0, 0])]));
     return { name: `${state.name}, then 4 bytes after the snapshot's record`, files, file: 'snapshot', offset: 0 };
   }
-  if (kind === 'gap') {
-    // An intact record missing from the middle of the log's sequence: the one after it is wrong.
+  if (kind === 'gap' || kind === 'first gone') {
+    // An intact record missing from the log's sequence: the one after it is wrong. 'first gone'
+    // removes record S + 1 (record 1 without a snapshot), where the log must start.
     const candidates = records.slice(0, -1).filter((r) => r.index > snapshotIndex);
     if (candidates.length === 0) return undefined;
-    const gone = random.pick(candidates);
+    const gone = kind === 'first gone' ? candidates[0]! : random.pick(candidates);
     const next = records[records.indexOf(gone) + 1]!;
     files.set('log', Buffer.concat([log.subarray(0, gone.offset), log.subarray(gone.end)]));
     return { name: `${state.name}, then the record at offset ${gone.offset} (index ${gone.index}) cut out of the log: the record after it (index ${next.index}) now starts there`, files, file: 'log', offset: gone.offset };
