@@ -96,7 +96,10 @@ export function describe(type: bigint, value: Value): string[] {
     case Type.LOGGED_OUT:
       return ['logged out'];
     case Type.ACCOUNTS: {
-      const names = list('names').map((name) => shown(String(name)));
+      const names = list('names').map((name) => {
+        if (typeof name !== 'string') throw new BadReply('an ACCOUNTS name that is not a string');
+        return shown(name);
+      });
       return [`accounts: ${names.length > 0 ? names.join(' ') : '(none)'}`];
     }
     case Type.SENT:
@@ -104,7 +107,10 @@ export function describe(type: bigint, value: Value): string[] {
     case Type.MESSAGES:
       return [...list('messages').map(messageLine), `${int('remaining')} more waiting`];
     case Type.DELETED: {
-      const ids = list('ids').map(String);
+      const ids = list('ids').map((id) => {
+        if (typeof id !== 'bigint') throw new BadReply('a DELETED id that is not an int');
+        return String(id);
+      });
       return [`deleted: ${ids.length > 0 ? ids.join(' ') : '(none)'}`];
     }
     case Type.ACCOUNT_DELETED:

@@ -127,6 +127,8 @@ test('pushed messages and errors are shown as they arrive; bad commands send not
     [T.ERROR, map({ code: 'bad-request' })],
     [T.MESSAGE, map({ from: 'bob', id: 'seven', text: 'hi' })],
     [T.ACCOUNTS, ['ann', 'bob']],
+    [T.ACCOUNTS, map({ names: ['ann', 7n] })],
+    [T.DELETED, map({ ids: [3n, 'four'] })],
   ];
   link.conn.send(Buffer.concat(unusable.map(([type, value]) => message(type, value))));
   link.conn.send(message(T.MESSAGE, msg('frank', 13n, 'after the bad frames')));
