@@ -2,7 +2,7 @@ import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
 import { Scripted, type GraderReplica } from './scripted.js';
-import { account, ackOf, alwaysStatus, expectGone, heartbeatMs, loggedIn, makeAccounts, newCluster, sent, started, statusOf, timeoutMs, trackedSend, untilStatus } from './consensus.js';
+import { account, ackOf, alwaysStatus, candidateAmong, expectGone, heartbeatMs, loggedIn, makeAccounts, newCluster, sent, started, statusOf, timeoutMs, trackedSend, untilStatus } from './consensus.js';
 import { T7, digests, entryValue, show, type LogEntry } from './wire.js';
 
 const test = phase(lab, '7.3');
@@ -48,15 +48,8 @@ test('a replica grants one vote per term, and only to a log at least as up to da
 });
 
 test('a candidate becomes the primary only with granted votes of its own term: a refusal, or a grant of an older term, counts for nothing', { points: 2 }, async (h) => {
-  const s = await Scripted.create(h, 3);
-  s.prepare([account(1, 1, 'alice'), account(2, 2, 'bob')], 2n);
-  for (const r of s.others) r.term = 2n;
-  // A longer T than usual: a vote round lasts T, and this test takes its time in one.
-  const roundMs = 4_000;
-  await s.start({ heartbeatMs: scaled(heartbeatMs), timeoutMs: scaled(roundMs) });
-  for (const r of s.others) r.heartbeats(scaled(heartbeatMs), [1]);
+  const s = await candidateAmong(h, 3);
   const [two, three] = [s.replica(2), s.replica(3)];
-  await two.expect(T7.ELECTION, 'your replica\'s token, T ms after it started with no primary (spec section 6)', (v) => v.get('candidate') === 1n, roundMs * 3 + 5_000);
   // Back from replica 3 having visited replicas 1 and 2: two of three, a majority.
   three.send(T7.ELECTION, { from: 3n, term: 2n, candidate: 1n, lastTerm: 2n, last: 2n, visited: [1n, 2n] });
   const request = await two.expect(T7.VOTE_REQUEST, 'your replica\'s VOTE_REQUEST, its token back from two of three replicas (spec section 6)');

@@ -9,7 +9,8 @@ import type { Op, ReplicaStatus } from '../../../grader/replication/history.js';
 import { readReplicaLog } from '../../../grader/replication/logs.js';
 import { Peer } from '../../03-protocol/tests/peer.js';
 import { parseStatus, describeStatus } from '../../06-replication/tests/wire.js';
-import { R7, T, T6, entry, map, show, type LogEntry } from './wire.js';
+import { Scripted } from './scripted.js';
+import { R7, T, T6, T7, entry, map, show, type LogEntry } from './wire.js';
 
 export { Cluster } from '../../../grader/replication/cluster.js';
 export { Writer } from '../../../grader/replication/writer.js';
@@ -112,4 +113,21 @@ export function expectGone(cluster: Cluster, texts: string[]): void {
       }
     }
   }
+}
+
+/**
+ * A scripted cluster of `size` (tests/scripted.ts) in which your replica, replica 1, holds records
+ * 1 (term 1) and 2 (term 2) in term 2 and knows no primary, while the grader's replicas only say
+ * they are alive: T ms after it starts, it sends its token to replica 2. Returns once it has. T is
+ * 4 s, longer than usual: a vote round lasts T, and the tests that use this take their time in one.
+ */
+export async function candidateAmong(h: Harness, size: number): Promise<Scripted> {
+  const s = await Scripted.create(h, size);
+  s.prepare([account(1, 1, 'alice'), account(2, 2, 'bob')], 2n);
+  for (const r of s.others) r.term = 2n;
+  const roundMs = 4_000;
+  await s.start({ heartbeatMs: scaled(heartbeatMs), timeoutMs: scaled(roundMs) });
+  for (const r of s.others) r.heartbeats(scaled(heartbeatMs), [1]);
+  await s.replica(2).expect(T7.ELECTION, 'your replica\'s token, T ms after it started with no primary (spec section 6)', (v) => v.get('candidate') === 1n, roundMs * 3 + 5_000);
+  return s;
 }
