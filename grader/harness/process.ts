@@ -360,8 +360,9 @@ export class Proc {
       // a vanished pid has exited, and its exit event is on the way.
       await bounded(this.exited, 500);
       // Still printing is a sign of a program writing its last words (a stack trace): wait on
-      // while the output flows, up to 3 s in all.
-      for (let waited = 500; !this.status && waited < 3_000 && Date.now() - this.lastOutputAt < 250; waited += 100) await bounded(this.exited, 100);
+      // while the output flows, up to 3 s in all. "Flows" allows a second's pause: on a loaded
+      // machine a dying runtime can take that long between its last log line and its report.
+      for (let waited = 500; !this.status && waited < 3_000 && Date.now() - this.lastOutputAt < 1_000; waited += 100) await bounded(this.exited, 100);
       if (!this.status && (!processAlive(pid) || isZombie(pid))) await bounded(this.exited, 3_000);
     }
     if (this.status) await bounded(this.outputEnded, 1_000);
