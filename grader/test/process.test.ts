@@ -231,8 +231,11 @@ test('crashOf finds the first frame in the program\'s own files, for Node and fo
 });
 
 test('settle waits until a dying program\'s exit and last words are in', async () => {
-  // It starts dying when told to, and the grader looks while it is still writing its last words.
-  const crash = "process.stdin.once('data', () => { for (let i = 0; i < 2000; i++) console.error('log line', i); throw new Error('boom at the end'); }); setInterval(() => {}, 1000)";
+  // It starts dying when told to, and the grader looks while it is still writing its last words:
+  // a line every 20 ms for a second and a half, longer than settle's first grace. (Not one burst
+  // of thousands of lines: Node queues what a slow reader has not taken, and a process that dies
+  // with its queue full loses its crash report, however long the grader waits.)
+  const crash = "process.stdin.once('data', () => { let i = 0; setInterval(() => { console.error('log line', i); if (++i === 75) throw new Error('boom at the end'); }, 20); })";
   const proc = await start('dying', ['-e', crash]);
   proc.send('go\n');
   await poll(() => (proc.stderrLines().length > 0 ? true : undefined), { timeoutMs: 10_000, explain: () => 'it never started dying' });
