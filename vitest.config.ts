@@ -31,6 +31,7 @@ const quick = [
   'grader/test/crash-states.test.ts',
   'grader/test/explore.test.ts',
   'grader/test/datafiles.test.ts',
+  'grader/test/typecheck.test.ts',
   'solutions/**/*.test.ts',
 ];
 

@@ -1,5 +1,6 @@
 // The numbered steps of one test, as the grader saw them: what was sent, what arrived, what was
 // started. A failure replays the last of them, so the student sees what led up to it.
+import { StringDecoder } from 'node:string_decoder';
 import { bytes, quote } from './show.js';
 
 export interface Step {
@@ -72,11 +73,19 @@ export class Transcript {
   }
 }
 
+/** How much of a buffer is decoded for its line: the line shows 100 characters at most. */
+const headBytes = 512;
+
 function describe(data: Buffer | string): string {
   if (typeof data === 'string') return quote(data, 100);
-  const text = data.toString('utf8');
+  // Only the head is decoded and looked at: a test may send megabytes, in many chunks, and a
+  // transcript line for each.
+  const long = data.length > headBytes;
+  const text = new StringDecoder('utf8').write(long ? data.subarray(0, headBytes) : data);
   const printable = !text.includes('\ufffd') && !/[\x00-\x08\x0e-\x1f]/.test(text);
-  if (printable) return quote(text, 100);
-  const head = data.subarray(0, 24).toString('hex').replace(/(..)/g, '$1 ').trim();
-  return `${bytes(data.length)}: ${head}${data.length > 24 ? ' …' : ''}`;
+  if (!printable) {
+    const head = data.subarray(0, 24).toString('hex').replace(/(..)/g, '$1 ').trim();
+    return `${bytes(data.length)}: ${head}${data.length > 24 ? ' …' : ''}`;
+  }
+  return long ? `${quote(text.slice(0, 100))}… (${bytes(data.length)} in all)` : quote(text, 100);
 }
