@@ -1,6 +1,10 @@
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { T, Writer, loggedIn, makeAccounts, map, newCluster, peerOn, sendMessage, type Cluster } from './replicated.js';
+import { scaled, seconds } from '../../../grader/harness/wait.js';
+import { R } from '../../05-persistence/tests/logfile.js';
+import { Peer, T, Writer, loggedIn, makeAccounts, map, newCluster, peerOn, sendMessage, statusOf, type Cluster } from './replicated.js';
+import { Scripted } from './scripted.js';
+import { T6, describeStatus, digests, entry, entryValue, type LogEntry, type Value } from './wire.js';
 
 const test = phase(lab, '6.5');
 
@@ -20,7 +24,7 @@ async function countsOnceCaughtUp(h: Harness, cluster: Cluster, writer: Writer, 
   await cluster.restart(other);
 }
 
-test('a backup restarted on its directory catches up, then counts towards a majority', { points: 6 }, async (h) => {
+test('a backup restarted on its directory catches up, then counts towards a majority', { points: 5 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['w1', 'inbox']);
@@ -37,7 +41,7 @@ test('a backup restarted on its directory catches up, then counts towards a majo
   await cluster.finish();
 });
 
-test('a replica started with an empty directory catches up, then counts towards a majority', { points: 5 }, async (h) => {
+test('a replica started with an empty directory catches up, then counts towards a majority', { points: 4 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['w1', 'inbox']);
@@ -53,7 +57,7 @@ test('a replica started with an empty directory catches up, then counts towards 
   await cluster.finish();
 });
 
-test('a primary that crashed with records no one else has drops them when it returns', { points: 4 }, async (h) => {
+test('a primary that crashed with records no one else has drops them when it returns', { points: 3 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const old = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, old, ['alice', 'bob']);
@@ -84,4 +88,75 @@ test('a primary that crashed with records no one else has drops them when it ret
   await cluster.restart(primary);
   await cluster.waitCaughtUp();
   await cluster.finish();
+});
+
+const account = (index: number, name: string): LogEntry => entry(R.ACCOUNT_CREATED, { index: BigInt(index), name, password: 'made by the grader: no password matches it' });
+const sent = (index: number, text: string): LogEntry => entry(R.MESSAGE_SENT, { index: BigInt(index), from: 'alice', to: 'bob', text });
+
+test("past an APPEND's entries a backup keeps what matches, and its commit index goes no further", { points: 3 }, async (h) => {
+  // Your replica 1 ran before, under a primary that crashed: records 1 to 4 every replica has,
+  // record 5 only yours (never committed). Replica 2, played by the grader, is the primary now:
+  // its own records 5 and 6 are committed, with replica 3.
+  const shared = [account(1, 'alice'), account(2, 'bob'), sent(3, 'one'), sent(4, 'two')];
+  const theirs = [...shared, sent(5, 'record 5 of the new primary'), sent(6, 'record 6 of the new primary')];
+  const digest = digests(theirs);
+  const s = await Scripted.create(h, 3);
+  s.writeLog([...shared, sent(5, 'record 5 of a primary that crashed before anyone stored it')]);
+  h.note("the grader wrote replica 1's log: records 1 to 4 as replica 2 has them, and a record 5 of its own");
+  const heartbeatMs = scaled(100);
+  const proc = await s.start({ heartbeatMs, timeoutMs: scaled(3_000) });
+  const two = s.replica(2);
+  const append = (prev: number, entries: LogEntry[]): [number, Record<string, Value>] => [T6.APPEND, { from: 2n, prev: BigInt(prev), digest: digest[prev]!, entries: entries.map(entryValue), commit: 6n }];
+  const appended = (index: number, why: string) =>
+    two.expect(T6.APPENDED, `APPENDED {index: ${index}} from your replica. ${why}`, (v) => v.get('index') === BigInt(index));
+
+  // Records 3 and 4 again, as a primary sends them when it does not know yet how far a returning
+  // backup's log agrees with its own (one frame's worth, the rest to follow), with commit 6.
+  two.send(...append(2, theirs.slice(2, 4)));
+  await appended(4, 'Records 3 and 4 are the ones your log holds: it keeps them and answers with prev + 2 (spec section 5.3).');
+  two.repeat(heartbeatMs, () => append(4, []));
+  // Its commit index is now min(6, 4) = 4. Above 4 it would call its own record 5 committed: a
+  // record no majority ever held, which the new primary's record 5 is about to replace.
+  const poll = await Peer.connect(h, proc, { name: 'STATUS of replica 1' });
+  const window = scaled(1_500);
+  const end = Date.now() + scaled(10_000);
+  let reached: number | undefined;
+  for (;;) {
+    const st = await statusOf(h, proc, poll);
+    if (st.commit > 4) {
+      throw new GradeFailure(
+        `after APPENDs whose entries end at record 4, with the primary's commit index 6, your replica says ${describeStatus(st)}: its commit index is max(its own, min(the APPEND's commit, prev + the number of entries)) = 4 (spec section 5.3, step 4). Past record 4 its log holds its own record 5, which replica 2's next APPEND replaces: it was never committed`,
+      );
+    }
+    if (st.commit === 4) reached ??= Date.now();
+    if (reached !== undefined && Date.now() - reached >= window) break;
+    if (Date.now() > end) throw new GradeFailure(`the grader waited ${seconds(scaled(10_000))} for your replica's commit index to become 4, min(the APPEND's commit 6, its last entry 4) (spec section 5.3, step 4); its last STATUS: ${describeStatus(st)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  // The rest of the primary's log: record 5 differs from yours, which is cut, and 6 follows.
+  two.stopRepeating();
+  two.clear();
+  two.send(...append(4, theirs.slice(4, 6)));
+  await appended(6, 'Its record 5 is not yours: your log is cut after record 4 and takes records 5 and 6 (spec section 5.3, step 2).');
+  two.repeat(heartbeatMs, () => append(6, []));
+  const caughtUp = Date.now() + scaled(10_000);
+  for (;;) {
+    const st = await statusOf(h, proc, poll);
+    if (st.commit === 6 && st.last === 6) break;
+    if (Date.now() > caughtUp) throw new GradeFailure(`after APPENDED {index: 6}, your replica's log and commit index must be 6 (spec section 5.3); its last STATUS: ${describeStatus(st)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  // A late copy of a shorter APPEND, record 5 only (the network may delay one; a primary may send
+  // one frame of several). Your log holds record 5, the same: it keeps it, and record 6 after it.
+  two.stopRepeating();
+  two.clear();
+  two.send(...append(4, theirs.slice(4, 5)));
+  await appended(5, 'Record 5 only, which your log holds the same: the answer is prev + 1 (spec section 5.3, step 3).');
+  two.repeat(heartbeatMs, () => append(6, []));
+  await appended(6, 'After the late APPEND with record 5 only, an empty one after record 6: your log must still hold record 6, which matched; only a record that differs cuts the log (spec section 5.3, step 2). A MISMATCH here means it was cut.');
+  const st = await statusOf(h, proc, poll);
+  if (st.last !== 6) throw new GradeFailure(`after a late APPEND carrying only record 5, which it held already, your replica says ${describeStatus(st)}: record 6 matched the primary's log and is kept (spec section 5.3, step 2)`);
+  poll.conn.destroy();
 });

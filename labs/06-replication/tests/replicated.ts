@@ -1,11 +1,11 @@
 // Steps lab 6's tests share: a cluster (grader/replication, shared with lab 7), accounts made on
 // its primary, connections to one replica, and the checks of a not-primary answer. The chat
 // protocol is lab 3's, spoken with lab 3's grader codec; lab 6's additions are in wire.ts.
-import type { Harness } from '../../../grader/harness/index.js';
+import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { Cluster, type ClusterOptions } from '../../../grader/replication/cluster.js';
 import { Peer, createAccount, login } from '../../03-protocol/tests/peer.js';
-import { T, map, show } from './wire.js';
+import { T, T6, map, parseStatus, show, type Status } from './wire.js';
 
 export { Cluster } from '../../../grader/replication/cluster.js';
 export { Writer } from '../../../grader/replication/writer.js';
@@ -71,4 +71,15 @@ export async function expectErrorReply(peer: Peer, type: number, payload: Return
   const frame = await peer.readReply(what);
   if (frame.type !== BigInt(T.ERROR)) throw new GradeFailure(`${peer.name} expected ${what} and got ${peer.describe(frame)}`);
   return peer.decode(frame, what);
+}
+
+/** One REPLICA_STATE of `proc`, on `peer` (a connection kept for polling) or on a connection of its own. */
+export async function statusOf(h: Harness, proc: Proc, peer?: Peer): Promise<Status> {
+  const conn = peer ?? (await Peer.connect(h, proc, { name: `STATUS of ${proc.name}` }));
+  conn.send(T6.STATUS, map());
+  const value = conn.decode(await conn.readReply(`REPLICA_STATE from ${proc.name}`), 'REPLICA_STATE');
+  if (!peer) conn.conn.destroy();
+  const status = parseStatus(value);
+  if (typeof status === 'string') throw new GradeFailure(`${proc.name} answered STATUS wrongly: ${status} (spec section 3.1)`);
+  return status;
 }

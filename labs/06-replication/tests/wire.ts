@@ -1,9 +1,11 @@
 // The grader's reading of spec/06-replication.md's messages, written from the spec: the type
-// numbers lab 6 adds to lab 3's, REPLICA_STATE checked field by field, and a decoder that turns
-// the bytes crossing one replica-to-replica link into messages, chunk by chunk (for the traces of
-// the proxies the grader puts between replicas). Pure functions and data: nothing here touches a
+// numbers lab 6 adds to lab 3's, REPLICA_STATE checked field by field, a log's bytes and digests
+// (section 5.2), and a decoder that turns the bytes crossing one replica-to-replica link into
+// messages, chunk by chunk (for the traces of the proxies the grader puts between replicas). Pure functions and data: nothing here touches a
 // socket or the harness, and nothing imports student or solution code.
+import { createHash } from 'node:crypto';
 import { T, WireError, decodeValue, headerBytes, map, maxPayload, message, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
+import { encodeRecord } from '../../05-persistence/tests/logfile.js';
 
 export { T, map, message, show, type Value, type ValueMap };
 
@@ -136,4 +138,38 @@ export function senderOf(value: Value | undefined): number | undefined {
 
 export function asMap(value: Value | undefined): ValueMap | undefined {
   return value instanceof Map ? value : undefined;
+}
+
+/** digest(i) from digest(i − 1) and the bytes of record i. */
+export function nextDigest(previous: bigint, record: Buffer): bigint {
+  const before = Buffer.alloc(8);
+  before.writeBigInt64BE(previous);
+  return createHash('sha256').update(before).update(record).digest().readBigInt64BE(0);
+}
+
+/** A record of a log: its type and payload, `index` included (and in lab 7 `term`). */
+export interface LogEntry {
+  type: number;
+  record: ValueMap;
+}
+
+export function entry(type: number, fields: Record<string, Value>): LogEntry {
+  return { type, record: map(fields) };
+}
+
+/** The bytes of a log of these records, one after another (lab 5's format). */
+export function logBytes(entries: LogEntry[]): Buffer {
+  return Buffer.concat(entries.map((e) => encodeRecord(e.type, e.record)));
+}
+
+/** digest(0), digest(1), ..., digest(n) of a log of these records. */
+export function digests(entries: LogEntry[]): bigint[] {
+  const out = [0n];
+  for (const e of entries) out.push(nextDigest(out[out.length - 1]!, encodeRecord(e.type, e.record)));
+  return out;
+}
+
+/** An entry as APPEND carries it: {type, record}. */
+export function entryValue(e: LogEntry): ValueMap {
+  return map({ type: BigInt(e.type), record: e.record });
 }

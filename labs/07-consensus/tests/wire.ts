@@ -1,14 +1,13 @@
 // The grader's reading of spec/07-consensus.md's messages, written from the spec: the types lab 7
-// adds to lab 6's, the digest of a log (spec/06-replication.md, section 5.2), records with terms,
-// and a decoder that names lab 7's types, for traces and for the proxies' watch on terms. Pure
+// adds to lab 6's, records with terms (a log's bytes and digests are lab 6's, in its wire.ts), and
+// a decoder that names lab 7's types, for traces and for the proxies' watch on terms. Pure
 // functions and data: nothing here touches a socket or the harness, and nothing imports student or
 // solution code.
-import { createHash } from 'node:crypto';
 import { MessageDecoder as Lab6Decoder, T6, type Decoded } from '../../06-replication/tests/wire.js';
 import { T, map, message, show, type Value, type ValueMap } from '../../03-protocol/tests/wire.js';
-import { encodeRecord } from '../../05-persistence/tests/logfile.js';
 
 export { T, T6, map, message, show, type Value, type ValueMap, type Decoded };
+export { digests, entry, entryValue, logBytes, nextDigest, type LogEntry } from '../../06-replication/tests/wire.js';
 
 /** Lab 7's types (spec section 4): lab 6's, and three more between replicas. */
 export const T7 = {
@@ -43,40 +42,6 @@ export class MessageDecoder {
   push(chunk: Buffer): Decoded[] {
     return this.inner.push(chunk).map((m) => ({ ...m, name: typeName7(m.type) }));
   }
-}
-
-/** digest(i) from digest(i − 1) and the bytes of record i. */
-export function nextDigest(previous: bigint, record: Buffer): bigint {
-  const before = Buffer.alloc(8);
-  before.writeBigInt64BE(previous);
-  return createHash('sha256').update(before).update(record).digest().readBigInt64BE(0);
-}
-
-/** A record of a log, with its index and term among its fields. */
-export interface LogEntry {
-  type: number;
-  record: ValueMap;
-}
-
-export function entry(type: number, fields: Record<string, Value>): LogEntry {
-  return { type, record: map(fields) };
-}
-
-/** The bytes of a log of these records, one after another (lab 5's format). */
-export function logBytes(entries: LogEntry[]): Buffer {
-  return Buffer.concat(entries.map((e) => encodeRecord(e.type, e.record)));
-}
-
-/** digest(0), digest(1), ..., digest(n) of a log of these records. */
-export function digests(entries: LogEntry[]): bigint[] {
-  const out = [0n];
-  for (const e of entries) out.push(nextDigest(out[out.length - 1]!, encodeRecord(e.type, e.record)));
-  return out;
-}
-
-/** An entry as APPEND carries it: {type, record}. */
-export function entryValue(e: LogEntry): ValueMap {
-  return map({ type: BigInt(e.type), record: e.record });
 }
 
 /** An int field of a decoded message, or undefined. */
