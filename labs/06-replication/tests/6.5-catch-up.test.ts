@@ -4,7 +4,7 @@ import { scaled, seconds } from '../../../grader/harness/wait.js';
 import { R } from '../../05-persistence/tests/logfile.js';
 import { Peer, T, Writer, loggedIn, makeAccounts, map, newCluster, peerOn, sendMessage, statusOf, type Cluster } from './replicated.js';
 import { Scripted } from './scripted.js';
-import { T6, describeStatus, digests, entry, entryValue, type LogEntry, type Value } from './wire.js';
+import { T6, describeStatus, digests, entry, entryValue, show, type LogEntry, type Value } from './wire.js';
 
 const test = phase(lab, '6.5');
 
@@ -93,7 +93,7 @@ test('a primary that crashed with records no one else has drops them when it ret
 const account = (index: number, name: string): LogEntry => entry(R.ACCOUNT_CREATED, { index: BigInt(index), name, password: 'made by the grader: no password matches it' });
 const sent = (index: number, text: string): LogEntry => entry(R.MESSAGE_SENT, { index: BigInt(index), from: 'alice', to: 'bob', text });
 
-test("past an APPEND's entries a backup keeps what matches, and its commit index goes no further", { points: 3 }, async (h) => {
+test("a backup with a record of its own under a new primary: MISMATCH says where its log ends, records that match stay, the commit index stops at the APPEND's entries", { points: 3 }, async (h) => {
   // Your replica 1 ran before, under a primary that crashed: records 1 to 4 every replica has,
   // record 5 only yours (never committed). Replica 2, played by the grader, is the primary now:
   // its own records 5 and 6 are committed, with replica 3.
@@ -109,6 +109,15 @@ test("past an APPEND's entries a backup keeps what matches, and its commit index
   const append = (prev: number, entries: LogEntry[]): [number, Record<string, Value>] => [T6.APPEND, { from: 2n, prev: BigInt(prev), digest: digest[prev]!, entries: entries.map(entryValue), commit: 6n }];
   const appended = (index: number, why: string) =>
     two.expect(T6.APPENDED, `APPENDED {index: ${index}} from your replica. ${why}`, (v) => v.get('index') === BigInt(index));
+
+  // First two APPENDs it cannot take: one after a record it does not have, one whose digest at
+  // record 4 is not its log's. Each MISMATCH says where its log ends, so the primary can go there.
+  two.send(...append(6, []));
+  const gap = await two.expect(T6.MISMATCH, 'MISMATCH for an APPEND after record 6, which your log (ending at 5) does not have');
+  if (gap.get('prev') !== 6n || gap.get('last') !== 5n) throw new GradeFailure(`for an APPEND with prev 6, your replica (its log ends at record 5) answered ${show(gap)}; it must be MISMATCH {from: 1, prev: 6, last: 5} (spec sections 3.2 and 5.3, step 1)`);
+  two.send(T6.APPEND, { from: 2n, prev: 4n, digest: digest[4]! ^ 1n, entries: [entryValue(theirs[4]!)], commit: 6n });
+  const wrong = await two.expect(T6.MISMATCH, "MISMATCH for an APPEND whose digest at record 4 is not your log's");
+  if (wrong.get('prev') !== 4n || wrong.get('last') !== 5n) throw new GradeFailure(`for an APPEND with prev 4 and a digest that is not your log's there, your replica answered ${show(wrong)}; it must be MISMATCH {from: 1, prev: 4, last: 5}: its log ends at 5 (spec sections 3.2 and 5.3, step 1)`);
 
   // Records 3 and 4 again, as a primary sends them when it does not know yet how far a returning
   // backup's log agrees with its own (one frame's worth, the rest to follow), with commit 6.
