@@ -5,7 +5,7 @@ import { explore, exploreTimeout } from '../../../grader/explore/explorer.js';
 import { laggard, pairCrash, reconnect } from '../../../grader/explore/schedules.js';
 import { Scripted } from '../tests/scripted.js';
 import { account, heartbeatMs, newCluster, sent, started, untilStatus } from '../tests/consensus.js';
-import { T7, digests, map, show, type LogEntry, type Value } from '../tests/wire.js';
+import { T7, digests, entryValue, map, show, type LogEntry, type Value } from '../tests/wire.js';
 
 const test = phase(lab, '7.8');
 
@@ -153,6 +153,18 @@ test('installing a snapshot keeps the records after it only where the log agrees
       }
       if (c.committed && st.commit < c.committed) {
         throw new GradeFailure(`your replica (records 1 to 5, of term 1, committed up to 5) got ${c.what}; its STATUS then says commit ${st.commit}: a snapshot at or below the commit index is not installed (spec section 10, a backup's step 1), and a commit index never goes down (section 8)`);
+      }
+      if (c.last === Number(c.snapshot.index)) {
+        // An APPEND that starts inside the snapshot and runs past it (sent before the snapshot, and late):
+        // the backup appends nothing and answers with its snapshot's index, not with the APPEND's end.
+        const S = c.snapshot.index as bigint;
+        const entries = [sent(Number(S) - 1, 2, 'late, inside'), sent(Number(S), 2, 'late, at S'), sent(Number(S) + 1, 2, 'late, past S')];
+        primary.send(T7.APPEND, { from: 2n, term: 2n, prev: S - 2n, digest: 0n, entries: entries.map(entryValue), commit: 0n });
+        const why = `an APPEND with prev ${S - 2n}, inside its snapshot up to ${S}, and entries up to ${S + 1n}: it appends nothing and answers APPENDED {index: ${S}}, its snapshot's index (spec section 7, a backup's step 1)`;
+        const answer = await primary.expect(T7.APPENDED, `your replica's answer to ${why}`, () => true, 10_000);
+        if (answer.get('index') !== S) throw new GradeFailure(`your replica answered APPENDED ${show(answer)} to ${why}. The primary would count it as holding records up to ${String(answer.get('index'))}`);
+        const after = await untilStatus(h, scripted.yours!, () => true, 'your replica\'s STATUS after the APPEND into its snapshot');
+        if (after.last !== c.last) throw new GradeFailure(`after an APPEND with prev ${S - 2n}, inside its snapshot up to ${S}, your replica's STATUS says last ${after.last}: an APPEND whose prev is below the snapshot's index is answered, not applied (spec section 7, a backup's step 1)`);
       }
       await scripted.yours!.kill('SIGKILL');
     }

@@ -47,7 +47,7 @@ test('a replica grants one vote per term, and only to a log at least as up to da
   }
 });
 
-test('a candidate becomes the primary only with granted votes of its own term: a refusal, or a grant of an older term, counts for nothing', { points: 2 }, async (h) => {
+test('a candidate becomes the primary only with granted votes of its own term, and a primary commits only on APPENDED of its own term: a refusal, or an answer of an older term, counts for nothing', { points: 2 }, async (h) => {
   const s = await candidateAmong(h, 3);
   const [two, three] = [s.replica(2), s.replica(3)];
   // Back from replica 3 having visited replicas 1 and 2: two of three, a majority.
@@ -58,7 +58,14 @@ test('a candidate becomes the primary only with granted votes of its own term: a
   three.send(T7.VOTE, { from: 3n, term: 2n, granted: 1n });
   await alwaysStatus(h, s.yours!, (st) => (st.role !== 'primary' ? undefined : `your replica became the primary of term ${st.term} with its own vote, replica 2's refusal and replica 3's grant of term 2: only granted votes of its own term count, so that is one of three, and a primary needs two (spec section 6)`), 600);
   three.send(T7.VOTE, { from: 3n, term: 3n, granted: 1n });
-  await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 3, 'your replica to be the primary of term 3 with two votes of three: its own and replica 3\'s (spec section 6)');
+  const st = await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 3 && st.last >= 3, 'your replica to be the primary of term 3 with two votes of three (its own and replica 3\'s), its TERM_STARTED appended (spec sections 6 and 8)');
+  // Its TERM_STARTED, of term 3, is its last record. An answer of term 2 for it (late, from before
+  // this term: that replica may have replaced the record since) is no copy; one of term 3 is.
+  const last = BigInt(st.last);
+  three.send(T7.APPENDED, { from: 3n, term: 2n, index: last });
+  await alwaysStatus(h, s.yours!, (st) => (st.commit < st.last ? undefined : `your replica, primary of term 3, moved its commit index to ${st.commit} on its own copy and replica 3's APPENDED {index: ${last}} of term 2: an answer of an older term counts for nothing (spec section 8: the primary counts answers of its own term), so one replica of three holds the record`), 600);
+  three.send(T7.APPENDED, { from: 3n, term: 3n, index: last });
+  await untilStatus(h, s.yours!, (st) => st.commit >= Number(last), `your replica, primary of term 3, to commit record ${last} once replica 3 answers APPENDED {index: ${last}} of term 3: two of three hold it (spec section 8)`);
 });
 
 test('a vote is saved before it is sent: after kill -9 the replica does not vote again in that term', { points: 3 }, async (h) => {
