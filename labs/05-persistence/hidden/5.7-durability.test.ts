@@ -37,22 +37,30 @@ function label(call: Call): string {
   return `${call.name}(${target(call) || call.args.slice(0, 60)}) on line ${call.start + 1} of the trace`;
 }
 
-test('every SENT and ACCOUNT_CREATED follows a sync of the log made after its record was written', { points: 5 }, async (h) => {
+test('every SENT and ACCOUNT_CREATED, and every push or READ reply showing a message, follows a sync of the log made after the record was written', { points: 5 }, async (h) => {
   const { server, dir, file } = await tracedServer(h);
   const setup = await Peer.connect(h, server, { name: 'setup' });
-  for (const name of ['alice', 'bob', 'carol', 'inbox']) await createAccount(setup, name);
+  for (const name of ['alice', 'bob', 'carol', 'inbox', 'online']) await createAccount(setup, name);
+  // "online" is logged in: the messages to it are pushed (section 6: held behind their records too).
+  const online = await Peer.connect(h, server, { name: 'online' });
+  await login(online, 'online');
   await Promise.all(['alice', 'bob', 'carol'].map(async (name) => {
     const peer = await Peer.connect(h, server, { name });
     await login(peer, name);
     for (let round = 0; round < 5; round++) {
       // Three in flight at once, so that one sync may serve several.
-      for (let i = 0; i < 3; i++) peer.send(T.SEND, map({ to: 'inbox', text: `${name} ${round}.${i}` }));
+      for (let i = 0; i < 3; i++) peer.send(T.SEND, map({ to: i === 1 ? 'online' : 'inbox', text: `${name} ${round}.${i}` }));
       for (let i = 0; i < 3; i++) {
         const frame = await peer.readReply(`SENT for ${name}'s message ${round}.${i}`);
         if (frame.type !== BigInt(T.SENT)) throw new GradeFailure(`${name} expected SENT and got ${peer.describe(frame)}`);
       }
     }
   }));
+  // The inbox reads what waits for it: a MESSAGES reply shows messages too.
+  const inbox = await Peer.connect(h, server, { name: 'inbox' });
+  await login(inbox, 'inbox', 30);
+  await inbox.call(T.READ, map({ limit: 30n }), T.MESSAGES, 'MESSAGES with the inbox\'s 30 messages');
+  await online.ping('every push to "online" arrived');
   await stopCleanly(server);
 
   const logPath = path.join(dir, 'log');
@@ -80,7 +88,7 @@ test('every SENT and ACCOUNT_CREATED follows a sync of the log made after its re
     at = found.end;
   }
   const logSyncs = calls.filter((c) => syncs.has(c.name) && target(c) === logPath);
-  // Every reply frame the server wrote, with the call that wrote its first byte.
+  // Every frame the server wrote, with the call that wrote its first byte.
   let checked = 0;
   const sockets = bytesBySocket(calls);
   for (const [socket, s] of sockets) {
@@ -89,28 +97,37 @@ test('every SENT and ACCOUNT_CREATED follows a sync of the log made after its re
       const length = s.bytes.readUInt32BE(at + 8);
       if (at + 12 + length > s.bytes.length) break;
       const reply = s.owners[at]!;
-      let key: string | undefined;
-      if (type === T.SENT || type === T.ACCOUNT_CREATED) {
+      // What the frame shows: the record each key names must be synced before the frame's first byte is written.
+      const shown: { key: string; what: string }[] = [];
+      if (([T.SENT, T.ACCOUNT_CREATED, T.MESSAGE, T.MESSAGES] as number[]).includes(type)) {
         const value = decodeValue(s.bytes.subarray(at + 12, at + 12 + length));
-        if (value instanceof Map) key = type === T.SENT ? `id ${value.get('id')}` : `account ${value.get('name')}`;
+        if (value instanceof Map) {
+          if (type === T.SENT) shown.push({ key: `id ${value.get('id')}`, what: `the SENT for message ${value.get('id')}` });
+          if (type === T.ACCOUNT_CREATED) shown.push({ key: `account ${value.get('name')}`, what: `the ACCOUNT_CREATED for ${value.get('name')}` });
+          if (type === T.MESSAGE) shown.push({ key: `id ${value.get('id')}`, what: `the push (MESSAGE) of message ${value.get('id')}` });
+          const messages = value.get('messages');
+          if (type === T.MESSAGES && Array.isArray(messages)) {
+            for (const m of messages) if (m instanceof Map) shown.push({ key: `id ${m.get('id')}`, what: `the MESSAGES reply holding message ${m.get('id')}` });
+          }
+        }
       }
       at += 12 + length;
-      if (!key) continue;
-      checked++;
-      const what = key.startsWith('id') ? `the SENT for message ${key.slice(3)}` : `the ACCOUNT_CREATED for ${key.slice(8)}`;
-      const write = recordWrite.get(key);
-      if (!write) throw new GradeFailure(`the server wrote ${what} to ${socket} (${label(reply)}), but the trace shows no write of its record to ${logPath} at all`);
-      if (write.end > reply.start) throw new GradeFailure(`the server wrote ${what} (${label(reply)}) before it had written the record to the log (${label(write)}): a reply is sent only after its record is written and synced (spec section 6)`);
-      const sync = logSyncs.find((c) => c.start > write.end && c.end < reply.start);
-      if (!sync) {
-        throw new GradeFailure(
-          `the server wrote ${what} (${label(reply)}) with no fsync or fdatasync of the log between the record's write (${label(write)}) and the reply. ` +
-            'The record was in the operating system\'s memory, not on the disk: a power cut would have lost an acknowledged change (spec section 6).',
-        );
+      for (const { key, what } of shown) {
+        checked++;
+        const write = recordWrite.get(key);
+        if (!write) throw new GradeFailure(`the server wrote ${what} to ${socket} (${label(reply)}), but the trace shows no write of its record to ${logPath} at all`);
+        if (write.end > reply.start) throw new GradeFailure(`the server wrote ${what} (${label(reply)}) before it had written the record to the log (${label(write)}): a frame that shows a change is sent only after its record is written and synced (spec section 6)`);
+        const sync = logSyncs.find((c) => c.start > write.end && c.end < reply.start);
+        if (!sync) {
+          throw new GradeFailure(
+            `the server wrote ${what} (${label(reply)}) with no fsync or fdatasync of the log between the record's write (${label(write)}) and that frame. ` +
+              'The record was in the operating system\'s memory, not on the disk: a power cut would take back a change someone was shown (spec section 6: nothing a record says is visible before the record is synced).',
+          );
+        }
       }
     }
   }
-  if (checked < 30) throw new GradeFailure(`the trace shows only ${checked} SENT and ACCOUNT_CREATED replies written to sockets, where the grader received 30 or more: the server writes to its sockets with a system call the grader does not trace (it traces write, writev, sendto, sendmsg and the pwrite family)`);
+  if (checked < 60) throw new GradeFailure(`the trace shows only ${checked} SENT, ACCOUNT_CREATED, MESSAGE and MESSAGES frames' worth of changes written to sockets, where the grader received 60 or more: the server writes to its sockets with a system call the grader does not trace (it traces write, writev, sendto, sendmsg and the pwrite family)`);
 });
 
 test('a compaction syncs the snapshot before renaming it, and replaces the log only after the rename is durable', { points: 2 }, async (h) => {

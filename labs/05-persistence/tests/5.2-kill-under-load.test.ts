@@ -2,7 +2,7 @@ import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { Peer, T, createAccount, describeMessages, login, loginAnyCount, map, readAll, relogin, sendMessage, startServer, type Msg } from './durable.js';
 import { History, keepSending, kill9, pushesUntilClosed } from './history.js';
-import { checkCrashState, crashStates, recordWorkload } from './crash.js';
+import { checkCrashState, checkImagesAtRest, crashStates, recordWorkload } from './crash.js';
 import { checkAll, exploreCount, pick } from '../../../grader/explore/crash-states.js';
 
 const test = phase(lab, '5.2');
@@ -91,6 +91,7 @@ const crashes = exploreCount(12);
 
 test('power cuts at every point of a workload with compactions: each directory a crash could leave keeps every acknowledged change, once, and ids run on', { points: 8, timeoutMs: Math.max(90_000, 30_000 + crashes * 2_500) }, async (h) => {
   const recording = await recordWorkload(h, { steps: 40, compactAfter: 6 });
+  checkImagesAtRest(h, recording);
   const all = crashStates(recording, h.random);
   const chosen = pick(all, crashes, h.random);
   h.note(`${all.length} crash states built from ${recording.images.length} images of the directory; the server starts on ${chosen.length} of them (seed ${h.config.seed}; --explore N for more)`);

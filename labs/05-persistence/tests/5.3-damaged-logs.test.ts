@@ -130,7 +130,7 @@ function withoutLock(digests: Map<string, string>): Map<string, string> {
 }
 
 // Directories a crash could leave (tests/crash.ts), damaged as no crash can: one of each kind of
-// damage (9) by default; --explore N runs N, the kinds in turn.
+// damage (16) by default; --explore N runs N, the kinds in turn.
 const damaged = exploreCount(damageKinds.length);
 
 test('damage in directories a crash left: the server refuses, names the file and offset, and leaves every file as it was, twice', { points: 4, timeoutMs: Math.max(60_000, 30_000 + damaged * 2_500) }, async (h) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Proc } from '../../../grader/harness/index.js';
 import { dirBytes } from '../../../grader/harness/files.js';
-import { encodeValue, type ValueMap } from '../../03-protocol/tests/wire.js';
+import { encodeValue, message, type ValueMap } from '../../03-protocol/tests/wire.js';
 import { Peer, T, createAccount, describeMessages, login, loginAnyCount, map, readAll, relogin, sendMessage, startServer, stopCleanly, type Msg } from './durable.js';
 import { History, keepSending, kill9 } from './history.js';
 import { R, encodeRecord, readLog, readSnapshot, recoveredState } from './logfile.js';
@@ -19,7 +19,7 @@ function checkFiles(dir: string, when: string): string[] {
   return files;
 }
 
-test('a long workload with --compact-after 20: the directory stays small, and the state is unchanged', { points: 6 }, async (h) => {
+test('a long workload with --compact-after 20: the directory stays small, and the state is unchanged', { points: 5 }, async (h) => {
   const N = 20;
   const { server, dir } = await startServer(h, { compactAfter: N });
   const setup = await Peer.connect(h, server, { name: 'setup' });
@@ -88,7 +88,7 @@ test('a long workload with --compact-after 20: the directory stays small, and th
   if (id <= lastIndex) throw new GradeFailure(`after compactions and a restart a message got id ${id}, but the directory already held records up to index ${lastIndex}: indexes (and ids) run on across compactions (spec section 1)`);
 });
 
-test('kill -9 during compactions, again and again: nothing acknowledged is lost', { points: 6 }, async (h) => {
+test('kill -9 during compactions, again and again: nothing acknowledged is lost', { points: 4 }, async (h) => {
   const { server, dir } = await startServer(h, { compactAfter: 10 });
   const setup = await Peer.connect(h, server, { name: 'setup' });
   const senders = ['s1', 's2'];
@@ -117,6 +117,60 @@ test('kill -9 during compactions, again and again: nothing acknowledged is lost'
     history.check(`after kill -9 number ${round + 1}, during a compaction`);
   }
   if (compactions < targets.length / 2) throw new GradeFailure(`in ${targets.length} rounds of messages with --compact-after 10 the grader saw only ${compactions} compactions begin (a file snapshot.tmp appearing, spec section 9)`);
+});
+
+test('a compaction while a READ\'s reply waits for the sync: the snapshot keeps the message in flight, in its place', { points: 3 }, async (h) => {
+  // The log is brought to N - 1 records; then the inbox sends, in one write, a READ of its oldest
+  // message and a SEND. The SEND's record makes N: the server compacts after that sync, and if it
+  // holds the READ's reply behind the sync (as the reference does), the message is in flight then:
+  // out of its queue, its delivery not recorded. The snapshot must keep it, in id order (section 9).
+  const N = 8;
+  const { server, dir } = await startServer(h, { compactAfter: N });
+  const setup = await Peer.connect(h, server, { name: 'setup' });
+  for (const name of ['sender', 'inbox', 'pad']) await createAccount(setup, name);
+  await login(setup, 'sender');
+  const inbox = await Peer.connect(h, server, { name: 'inbox' });
+  let inFlight = 0;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let i = 1; i <= 3; i++) await sendMessage(setup, 'inbox', `attempt ${attempt}, waiting ${i}`);
+    // Each SENT comes after its sync and any compaction it set off: the log is at rest.
+    let pads = 0;
+    for (let records = readLog(dir).length; records !== N - 1; records = readLog(dir).length) {
+      if (++pads > 3 * N) throw new GradeFailure(`with --compact-after ${N}, after ${pads} messages one at a time the log never held ${N - 1} records between two requests (it held ${records}): a sync that leaves N records or more in the log is followed by a compaction (spec section 9)`);
+      await sendMessage(setup, 'pad', `attempt ${attempt}, pad ${pads}`);
+    }
+    const waiting = recoveredState(dir).accounts.get('inbox')?.queue ?? [];
+    await login(inbox, 'inbox', waiting.length);
+    inbox.sendRaw(Buffer.concat([message(T.READ, map({ limit: 1n })), message(T.SEND, map({ to: 'pad', text: `attempt ${attempt}: record ${N}` }))]), `READ {limit: 1} and SEND {to: "pad"} in one write, with the log at ${N - 1} records`);
+    const oldest = waiting[0]!;
+    await inbox.expectReply(T.MESSAGES, map({ messages: [map({ from: oldest.from, id: oldest.id, text: oldest.text })], remaining: BigInt(waiting.length - 1) }), `MESSAGES with the inbox's oldest message, ${oldest.id}`);
+    const sent = await inbox.readReply('SENT for the SEND after the READ');
+    const id = (inbox.decode(sent, 'SENT') as ValueMap).get('id');
+    if (sent.type !== BigInt(T.SENT) || typeof id !== 'bigint') throw new GradeFailure(`inbox expected SENT {id} for its SEND and got ${inbox.describe(sent)}`);
+    // Answered in order: the delivery's record is appended, and synced, before the PONG.
+    await inbox.ping('the READ\'s delivery recorded');
+    const state = recoveredState(dir);
+    const snapshot = readSnapshot(dir);
+    const delivery = readLog(dir).find((r) => r.type === R.MESSAGES_DELIVERED && (r.payload.get('ids') as bigint[]).includes(oldest.id));
+    if (!snapshot || snapshot.index < id) {
+      h.note(`attempt ${attempt}: no compaction after record ${id} (the snapshot is as of ${snapshot?.index ?? 'nothing'}): the server did not compact at the sync that made the log ${N} records, so nothing to check`);
+    } else if (delivery && delivery.index > snapshot.index) {
+      // Taken by the READ, its delivery recorded only after the snapshot: it was in flight at the compaction.
+      inFlight++;
+      const account = (snapshot.payload.get('accounts') as ValueMap[]).find((a) => a.get('name') === 'inbox');
+      const ids = ((account?.get('queue') ?? []) as ValueMap[]).map((m) => m.get('id') as bigint);
+      if (!ids.includes(oldest.id)) {
+        throw new GradeFailure(
+          `the snapshot as of record ${snapshot.index} leaves out message ${oldest.id}, which the READ had taken and whose MESSAGES_DELIVERED is record ${delivery.index}, after the snapshot: it was in flight at the compaction, and a snapshot keeps messages in flight queued (spec section 9). Its inbox queue: ${ids.join(', ') || 'empty'}`,
+        );
+      }
+      h.note(`attempt ${attempt}: message ${oldest.id} was in flight at the compaction as of record ${snapshot.index}; the snapshot keeps it, in order`);
+    }
+    if (state.accounts.get('inbox')?.queue.some((m) => m.id === oldest.id)) throw new GradeFailure(`after its READ and a PONG, the files still have message ${oldest.id} waiting for the inbox: its MESSAGES_DELIVERED record is missing (spec section 7)`);
+    inbox.send(T.LOGOUT, map());
+    await inbox.expectReply(T.LOGGED_OUT, map(), 'LOGGED_OUT');
+  }
+  h.note(inFlight ? `a message was in flight at ${inFlight} of 3 compactions` : 'the server wrote each READ reply before compacting: no message was in flight at a compaction');
 });
 
 /**

@@ -116,6 +116,8 @@ export async function recordWorkload(h: Harness, options: { steps: number; compa
         rec.accounts.delete('eve');
         await settle('DELETE_ACCOUNT eve, with two of her messages waiting for inbox');
       });
+      // Enough records for a compaction while her messages still wait: the snapshot must keep them.
+      for (let j = 0; j < options.compactAfter; j++) await send(online.get('bob')!, 'bob', 'dave');
       continue;
     }
     if (i === daveAt) {
@@ -232,6 +234,34 @@ export function crashStates(rec: Recording, random: Random): Crash[] {
   // A state must be one the spec says recovers: drop any the grader's own reading calls damaged
   // (a torn tail that happens to hold an intact record).
   return out.filter((s) => readLogBytes(s.files.get('log') ?? Buffer.alloc(0)).intactAfter === undefined);
+}
+
+/**
+ * Before any crash: the directory at rest after each reply, read by the spec's rules (no server
+ * started), holds every message acknowledged by then and not yet seen to leave its queue. A
+ * snapshot that drops a kind of waiting message shows here whenever such a message waits across a
+ * compaction, whichever crash states are picked.
+ */
+export function checkImagesAtRest(h: Harness, rec: Recording): void {
+  const dir = h.dataDir('at-rest');
+  for (const { step, what, image } of rec.images) {
+    rmSync(dir, { recursive: true, force: true });
+    writeImage(dir, image);
+    const state = recoveredState(dir);
+    for (const m of rec.sent.values()) {
+      const left = rec.consumed.get(m.id);
+      if (m.step > step || (left !== undefined && left <= step)) continue;
+      const queue = state.accounts.get(m.to)?.queue ?? [];
+      if (!queue.some((x) => x.id === m.id)) {
+        throw new GradeFailure(
+          `after the reply to request ${step} (${what}), the data directory at rest holds, by the spec's reading of its files (snapshot, then log), ${describeMessages(queue as Msg[]) || 'no messages'} for ${m.to}, ` +
+            `but not message ${m.id} from ${m.from} (${JSON.stringify(m.text)}), acknowledged at request ${m.step} and not delivered or deleted since. ` +
+            `A snapshot holds every message still waiting, whoever sent it (section 9)${replay(h, rec.images.findIndex((i) => i.step === step), image)}`,
+        );
+      }
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** The grader's reading of a directory, by spec section 8, or why it cannot read it. */
@@ -376,12 +406,17 @@ export interface Damaged {
 
 /**
  * The kinds of damage no crash leaves, each a way a server could take a wrong log for a right one:
- * a byte flipped in a record with records after it, a broken snapshot, a gap in the indexes (in the
- * middle, or right after the snapshot: the first record the log must hold is missing), and an
- * intact record that is wrong (section 8: unknown type, a field of its type missing, a payload
- * that is not a map, a payload that does not decode). Phase 5.3 tries them in turn.
+ * a byte flipped in a record with records after it, a broken snapshot (with no log beside it too:
+ * a refusal must not create one), a gap in the indexes (in the middle, or right after the
+ * snapshot: the first record the log must hold is missing), a record repeated (right after itself,
+ * or later: its index goes back), and an intact record that is wrong (section 8: unknown type, a
+ * field of its type missing, a payload that is not a map, a payload that does not decode), each as
+ * the last record and with records after it. Phase 5.3 tries them in turn.
  */
-export const damageKinds = ['flip', 'unknown type', 'snapshot', 'gap', 'missing field', 'flip', 'not a map', 'first gone', 'undecodable'] as const;
+export const damageKinds = [
+  'flip', 'unknown type', 'snapshot', 'gap', 'missing field, last', 'repeated', 'undecodable', 'flip', 'not a map, last', 'repeated later',
+  'missing field', 'first gone', 'unknown type, last', 'snapshot, no log', 'not a map', 'undecodable, last',
+] as const;
 export type DamageKind = (typeof damageKinds)[number];
 
 /** Damages a crash state in the way `kind` says, or returns undefined if this state has no room for it. */
@@ -402,23 +437,26 @@ export function damage(state: Crash, random: Random, kind: DamageKind): Damaged 
     files.set('log', bytes);
     return { name: `${state.name}, then byte ${at} of the log flipped (in the record at offset ${victim.offset}, with intact records after it)`, files, file: 'log', offset: victim.offset };
   }
-  if (kind === 'snapshot') {
+  if (kind === 'snapshot' || kind === 'snapshot, no log') {
     if (!snapshot) return undefined;
+    // A missing log is an empty one (section 8, step 3), and a refusal must not create it.
+    if (kind === 'snapshot, no log') files.delete('log');
+    const noLog = kind === 'snapshot, no log' ? ', and the log removed' : '';
     const bytes = Buffer.from(snapshot);
     const how = random.int(0, 3);
     if (how === 0) {
       const at = random.int(0, bytes.length);
       bytes[at] = bytes[at]! ^ 0x40;
       files.set('snapshot', bytes);
-      return { name: `${state.name}, then byte ${at} of the snapshot flipped`, files, file: 'snapshot', offset: 0 };
+      return { name: `${state.name}, then byte ${at} of the snapshot flipped${noLog}`, files, file: 'snapshot', offset: 0 };
     }
     if (how === 1) {
       const cut = random.int(1, bytes.length);
       files.set('snapshot', bytes.subarray(0, cut));
-      return { name: `${state.name}, then the snapshot cut to ${cut} of its ${bytes.length} bytes`, files, file: 'snapshot', offset: 0 };
+      return { name: `${state.name}, then the snapshot cut to ${cut} of its ${bytes.length} bytes${noLog}`, files, file: 'snapshot', offset: 0 };
     }
     files.set('snapshot', Buffer.concat([bytes, Buffer.from([0, 0, 0, 0])]));
-    return { name: `${state.name}, then 4 bytes after the snapshot's record`, files, file: 'snapshot', offset: 0 };
+    return { name: `${state.name}, then 4 bytes after the snapshot's record${noLog}`, files, file: 'snapshot', offset: 0 };
   }
   if (kind === 'gap' || kind === 'first gone') {
     // An intact record missing from the log's sequence: the one after it is wrong. 'first gone'
@@ -430,31 +468,45 @@ export function damage(state: Crash, random: Random, kind: DamageKind): Damaged 
     files.set('log', Buffer.concat([log.subarray(0, gone.offset), log.subarray(gone.end)]));
     return { name: `${state.name}, then the record at offset ${gone.offset} (index ${gone.index}) cut out of the log: the record after it (index ${next.index}) now starts there`, files, file: 'log', offset: gone.offset };
   }
-  // An intact record that is wrong, in place of one that replay would apply (any, the last too).
+  if (kind === 'repeated' || kind === 'repeated later') {
+    // A copy of a record replay applies, right after itself or after a later record (the last, maybe): its index goes back.
+    const later = kind === 'repeated later';
+    const candidates = records.filter((r, i) => r.index > snapshotIndex && (!later || i < records.length - 1));
+    if (candidates.length === 0) return undefined;
+    const copied = random.pick(candidates);
+    const after = later ? random.pick(records.slice(records.indexOf(copied) + 1)) : copied;
+    const copy = log.subarray(copied.offset, copied.end);
+    files.set('log', Buffer.concat([log.subarray(0, after.end), copy, log.subarray(after.end)]));
+    const where = after === copied ? 'right after itself' : `after the record at offset ${after.offset} (index ${after.index})`;
+    return { name: `${state.name}, then a copy of the record at offset ${copied.offset} (index ${copied.index}) put ${where}: replay meets index ${copied.index} twice`, files, file: 'log', offset: after.end };
+  }
+  // An intact record that is wrong, in place of one that replay would apply: the last one (a wrong
+  // record at the end is no torn tail either), or one with records after it.
   const applied = records.filter((r) => r.index > snapshotIndex);
-  if (applied.length === 0) return undefined;
-  // Half the time the last one: a wrong record at the end is no torn tail either.
-  const victim = random.int(0, 2) === 0 ? applied[applied.length - 1]! : random.pick(applied);
+  const last = kind.endsWith(', last');
+  if (applied.length < (last ? 1 : 2)) return undefined;
+  const victim = last ? applied[applied.length - 1]! : random.pick(applied.slice(0, -1));
   const body = log.subarray(victim.offset + headerBytes, victim.end);
   let wrong: Buffer;
   let what: string;
-  if (kind === 'unknown type') {
+  if (kind.startsWith('unknown type')) {
     const type = random.pick([0, 6, 7, 8, 15, 17, 99, 255]);
     wrong = encodeRawRecord(type, body);
     what = `given type ${type}, which no record has`;
-  } else if (kind === 'missing field') {
+  } else if (kind.startsWith('missing field')) {
     const keys = [...victim.payload.keys()].filter((k) => k !== 'index');
     const key = random.pick(keys);
     wrong = encodeRecord(victim.type, new Map([...victim.payload].filter(([k]) => k !== key)));
     what = `without its field "${key}"`;
-  } else if (kind === 'not a map') {
+  } else if (kind.startsWith('not a map')) {
     wrong = encodeRawRecord(victim.type, encodeValue([victim.index]));
     what = 'with a list for its payload';
   } else {
     wrong = encodeRawRecord(victim.type, body.subarray(0, body.length - 1));
     what = 'with its payload cut by one byte (it no longer decodes)';
   }
-  files.set('log', Buffer.concat([log.subarray(0, victim.offset), wrong, log.subarray(victim.end)]));
+  // As the last record, it ends the file (a torn tail after it would hide it from a server that drops a wrong last record only at the very end).
+  files.set('log', Buffer.concat([log.subarray(0, victim.offset), wrong, last ? Buffer.alloc(0) : log.subarray(victim.end)]));
   return { name: `${state.name}, then the ${recordName(victim.type)} record at offset ${victim.offset} (index ${victim.index}) replaced by an intact record ${what}`, files, file: 'log', offset: victim.offset };
 }
 

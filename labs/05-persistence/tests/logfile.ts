@@ -210,6 +210,7 @@ export function recoveredState(dir: string, options: { tornTail?: boolean } = {}
     state.lastIndex = snapshot.index;
     const accounts = snapshot.payload.get('accounts');
     if (!Array.isArray(accounts)) throw new GradeFailure(`the snapshot has no list "accounts": ${show(snapshot.payload)}`);
+    let previous: string | undefined;
     for (const a of accounts) {
       if (!(a instanceof Map)) throw new GradeFailure(`an account in the snapshot is ${show(a)}, not a map`);
       const queue = a.get('queue');
@@ -219,16 +220,25 @@ export function recoveredState(dir: string, options: { tornTail?: boolean } = {}
       if (typeof name !== 'string' || typeof password !== 'string' || typeof number !== 'bigint' || !Array.isArray(queue)) {
         throw new GradeFailure(`an account in the snapshot must be {name, password, number, queue}; it is ${show(a)}`);
       }
-      state.accounts.set(name, {
-        password,
-        number,
-        queue: queue.map((m) => {
-          if (!(m instanceof Map) || typeof m.get('id') !== 'bigint' || typeof m.get('from') !== 'string' || typeof m.get('text') !== 'string' || typeof m.get('sender') !== 'bigint') {
-            throw new GradeFailure(`a waiting message in the snapshot must be {id, from, text, sender}; it is ${show(m)}`);
-          }
-          return { id: m.get('id') as bigint, from: m.get('from') as string, text: m.get('text') as string };
-        }),
+      // Section 9's order: accounts by name, each queue oldest first (replay keeps queues in that order).
+      if (previous !== undefined && Buffer.compare(Buffer.from(previous), Buffer.from(name)) >= 0) {
+        throw new GradeFailure(`the snapshot lists account ${JSON.stringify(name)} after ${JSON.stringify(previous)}: its accounts are in ascending order of name, each once (spec section 9)`);
+      }
+      previous = name;
+      const waiting = queue.map((m) => {
+        if (!(m instanceof Map) || typeof m.get('id') !== 'bigint' || typeof m.get('from') !== 'string' || typeof m.get('text') !== 'string' || typeof m.get('sender') !== 'bigint') {
+          throw new GradeFailure(`a waiting message in the snapshot must be {id, from, text, sender}; it is ${show(m)}`);
+        }
+        return { id: m.get('id') as bigint, from: m.get('from') as string, text: m.get('text') as string };
       });
+      for (let i = 1; i < waiting.length; i++) {
+        if (waiting[i - 1]!.id >= waiting[i]!.id) {
+          throw new GradeFailure(
+            `the snapshot's queue for ${JSON.stringify(name)} holds message ${waiting[i]!.id} after message ${waiting[i - 1]!.id} (ids ${waiting.map((m) => m.id).join(', ')}): a queue is oldest first, messages in flight in their place (spec section 9)`,
+          );
+        }
+      }
+      state.accounts.set(name, { password, number, queue: waiting });
     }
   }
   for (const record of options.tornTail ? readTornLog(dir) : readLog(dir)) {
