@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, Random, phase } from '../../../grader/harness/index.js';
@@ -5,7 +6,7 @@ import type { Harness } from '../../../grader/harness/index.js';
 
 const test = phase(lab, '1.5');
 
-test('lines typed are sent, and the replies printed', { points: 7 }, async (h) => {
+test('lines typed are sent, and the replies printed', { points: 6 }, async (h) => {
   const fake = await h.fakeServer();
   const client = await h.start('client', { params: { port: fake.port } });
   const link = await fake.accept({ from: client, what: 'the client to connect' });
@@ -32,6 +33,64 @@ test('lines typed are sent, and the replies printed', { points: 7 }, async (h) =
   await delay(100);
   link.send(split.subarray(cut));
   await client.expectNextLine('split reply, wörld', { what: 'a reply that arrived in two pieces, cut inside the "ö", printed once, whole' });
+});
+
+/** Twice the largest send buffer Linux gives a socket (tcp_wmem's maximum), 8 MiB at least; 8 MiB elsewhere. */
+function typedBytes(): number {
+  const MiB = 1024 * 1024;
+  try {
+    return Math.max(8 * MiB, 2 * Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]));
+  } catch {
+    return 8 * MiB;
+  }
+}
+
+test('a block typed at once while the server reads slowly, then fast: every line is sent, then the end of input closes', { points: 2 }, async (h) => {
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { params: { port: fake.port } });
+  const link = await fake.accept({ from: client, what: 'the client to connect' });
+  // Lines typed at once (a pasted file), twice what the OS lets a socket queue for sending (8 MiB
+  // at least). The server reads nothing at first, so the client's socket backs up; then it reads
+  // as fast as it can. A client that stops reading its input while the socket is full must start
+  // again when the socket drains (spec section 4).
+  const lineBytes = 16 * 1024;
+  const lines = Array.from({ length: Math.ceil(typedBytes() / lineBytes) }, (_, i) => `line ${String(i + 1).padStart(5, '0')} ${'p'.repeat(lineBytes - 11)}`);
+  const typed = `${lines.join('\n')}\n`;
+  link.socket.pause();
+  client.send(typed);
+  // The slow part of the reader is a fault, not a wait: nothing depends on its length.
+  await delay(500);
+  link.socket.resume();
+  const want = Buffer.from(typed);
+  // Read in pieces, so that a stall says how far the client got.
+  const pieces: Buffer[] = [];
+  let got = 0;
+  let stalled: GradeFailure | undefined;
+  while (got < want.length && !stalled) {
+    try {
+      const piece = await link.readBytes(Math.min(1024 * 1024, want.length - got), { what: `more of the ${lines.length} lines typed at once`, timeoutMs: 10_000 });
+      pieces.push(piece);
+      got += piece.length;
+    } catch (error) {
+      if (!(error instanceof GradeFailure)) throw error;
+      stalled = error;
+    }
+  }
+  const sent = Buffer.concat(pieces).toString('latin1').split('\n');
+  const whole = stalled ? sent.slice(0, -1) : sent.slice(0, lines.length);
+  const wrong = whole.findIndex((line, k) => line !== lines[k]);
+  if (wrong >= 0) {
+    throw new GradeFailure(`of the ${lines.length} lines typed at once (while the server read slowly, then fast), line ${wrong + 1} reached the server as ${JSON.stringify(whole[wrong]!.slice(0, 24))}..., not ${JSON.stringify(lines[wrong]!.slice(0, 24))}...: every line typed is sent, once and in order, however full the socket was`);
+  }
+  if (stalled) {
+    throw new GradeFailure(
+      `of the ${lines.length} lines typed at once, the server got the first ${whole.length} and then nothing for 10 s (${link.state()}). The server read nothing for a moment, then everything. A client that stops reading its input while its socket is full (write() returned false), or drops what it reads then, never sends the rest: it must send every line, reading on once the socket drains`,
+    );
+  }
+  client.endInput();
+  await link.expectClosed({ what: 'the client to close its side at the end of its input, having sent every line' });
+  link.end();
+  await client.expectExit(0);
 });
 
 test('quit and the end of input close the connection and exit 0', { points: 3 }, async (h) => {
@@ -157,7 +216,7 @@ async function meet(h: Harness, n: number, ending: Ending, typesAfter: boolean, 
   if (client.stderrLines().length === 0) throw new GradeFailure(`${client.name} exited with status 1 but printed no message on standard error`);
 }
 
-test('the server goes away at random points: the lines printed, a message, exit 1', { points: 6 }, async (h) => {
+test('the server goes away at random points: the lines printed, a message, exit 1', { points: 5 }, async (h) => {
   const endings: Ending[] = [
     'closes before any line',
     'closes after a line',
