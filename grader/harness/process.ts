@@ -594,6 +594,21 @@ export class Proc {
     this.paused = false;
   }
 
+  /**
+   * Stops reading the process's standard output, as a slow terminal or pipe reader would: what it
+   * prints waits in the pipe, then in its own memory. releaseOutput() reads on. A program must
+   * not lose that output by exiting before it is written.
+   */
+  holdOutput(): void {
+    this.options.transcript?.note(`grader stops reading ${this.name}'s standard output`);
+    this.child?.stdout?.pause();
+  }
+
+  releaseOutput(): void {
+    this.options.transcript?.note(`grader reads ${this.name}'s standard output again`);
+    this.child?.stdout?.resume();
+  }
+
   /** Stops the process (if running) and starts it again with the same command and port. */
   async restart(): Promise<void> {
     this.options.trace?.event('restart', 'the grader stops it and starts it again, on the same port');

@@ -127,6 +127,26 @@ test('an unreachable or vanished server is an error', { points: 4 }, async (h) =
   await link.reset();
   await abandoned.expectExit('nonzero', { what: 'to exit with an error after the server reset the connection' });
   if (abandoned.stderrLines().length === 0) throw new GradeFailure('the client exited after losing the server, but printed no message on standard error');
+
+  // A burst of lines, then the close, while whatever reads the client's output is slow: the lines
+  // wait in the client's own memory, and it must print them all before it exits (item 6).
+  const slow = await h.start('client', { name: 'client (slow output)', params: { port: fake.port } });
+  const burstLink = await fake.accept({ from: slow, name: 'fake server (a burst, then gone)' });
+  burstLink.send('first\n');
+  await slow.expectNextLine('first', { what: 'the first line the server sent' });
+  const burst = Array.from({ length: 1_000 }, (_, i) => `burst ${String(i + 1).padStart(4, '0')} ${'b'.repeat(990)}`);
+  slow.holdOutput();
+  burstLink.send(burst.map((l) => `${l}\n`).join(''));
+  burstLink.end();
+  // How long the reader is slow is a fault, not a wait: nothing depends on its length.
+  await delay(500);
+  slow.releaseOutput();
+  for (const [i, text] of burst.entries()) {
+    await slow.expectNextLine(text, {
+      what: `line ${i + 1} of the ${burst.length} the server sent before it closed, printed: a client that ends its process before its output is written (process.exit) loses what still waits, since whatever reads its standard output was slow for a moment (spec section 4, item 6)`,
+    });
+  }
+  await slow.expectExit(1, { what: 'to exit with status 1 once it has printed every line: the server closed before the user was done' });
 });
 
 // The server going away, searched: each client below meets a fake server that closes (FIN) or
