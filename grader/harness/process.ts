@@ -609,6 +609,26 @@ export class Proc {
     this.child?.stdout?.resume();
   }
 
+  /**
+   * Runs `cause` (what makes the program print `lines` and, maybe, exit) while its output is held,
+   * holds it half a second more, then requires `lines`, in order, as its next output lines. The
+   * half second is a fault (a slow reader), not a wait: nothing depends on its length.
+   */
+  async expectLinesDespiteSlowReader(cause: () => void, lines: string[], what: string): Promise<void> {
+    this.holdOutput();
+    try {
+      cause();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      this.releaseOutput();
+    }
+    for (const [i, text] of lines.entries()) {
+      await this.expectNextLine(text, {
+        what: `line ${i + 1} of ${lines.length} ${what}, printed although whatever reads the program's standard output was slow for a moment: a program that ends its process before its output is written (process.exit) loses what still waits`,
+      });
+    }
+  }
+
   /** Stops the process (if running) and starts it again with the same command and port. */
   async restart(): Promise<void> {
     this.options.trace?.event('restart', 'the grader stops it and starts it again, on the same port');

@@ -105,4 +105,15 @@ test('a server that cannot be reached or goes away is an error', { points: 2 }, 
   closed.link.end();
   await closed.client.expectNextLine(/^ERR slow-consumer/, { what: 'the server\'s last line, printed' });
   await closed.client.expectExit('nonzero', { what: 'to exit with an error: the server closed the connection without a /quit (section 10, item 6)' });
+
+  // A burst of lines, then the close, while whatever reads the client's output is slow: they wait
+  // in the client's own memory, and it prints them all before it exits.
+  const slow = await startClient(h, 'client (slow output)');
+  const burst = Array.from({ length: 1_000 }, (_, i) => `bob: burst ${String(i + 1).padStart(4, '0')} ${'b'.repeat(980)}`);
+  const send = () => {
+    slow.link.send(burst.map((l) => `${l}\n`).join(''));
+    slow.link.end();
+  };
+  await slow.client.expectLinesDespiteSlowReader(send, burst, 'the server sent before it closed (section 10, items 2 and 6)');
+  await slow.client.expectExit('nonzero', { what: 'to exit with an error once it has printed every line: the server closed the connection without a /quit (section 10, item 6)' });
 });

@@ -217,6 +217,16 @@ test('quit and the end of input close, print the replies still on their way, and
   closes.link.conn.end();
   await closes.client.expectExit(1, { what: 'to exit with status 1 after the server closed the connection before the user was done (section 12, rule 7)' });
   saidWhy(closes.client, 'the server closed the connection before the user was done (rule 7)');
+  // A burst of pushed messages, then the close, while whatever reads the client's output is slow:
+  // they wait in the client's own memory, and it prints them all before it exits (rules 2 and 7).
+  const slow = await clientWithFakeServer(h, 'binary', 'client (slow output)');
+  const texts = Array.from({ length: 1_000 }, (_, i) => `burst ${String(i + 1).padStart(4, '0')} ${'b'.repeat(980)}`);
+  const pushes = () => {
+    slow.link.conn.send(Buffer.concat(texts.map((text, i) => message(T.MESSAGE, msg('bob', BigInt(i + 1), text)))));
+    slow.link.conn.end();
+  };
+  await slow.client.expectLinesDespiteSlowReader(pushes, texts.map((text, i) => `message ${i + 1} from bob: ${text}`), 'the MESSAGE frames the server pushed before it closed (section 12, rules 2 and 7)');
+  await slow.client.expectExit(1, { what: 'to exit with status 1 once it has printed every message: the server closed the connection before the user was done (section 12, rule 7)' });
   const large = await clientWithFakeServer(h, 'binary', 'client (frame too large)');
   large.link.sendRaw(header(T.MESSAGE, maxPayload + 1), `a MESSAGE header announcing ${maxPayload + 1} payload bytes, one over the maximum, and no payload`);
   await large.client.expectExit(1, { what: 'to exit with status 1 after a frame over the maximum, without waiting for its payload (section 12, rule 5)' });
