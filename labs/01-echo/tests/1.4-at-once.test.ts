@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
+import { MiB, tcpSetting } from './streams.js';
 
 const test = phase(lab, '1.4');
 
@@ -35,20 +35,15 @@ test('a client that never reads does not block the others', { points: 6 }, async
   }
 });
 
-const MiB = 1024 * 1024;
-
 /**
  * The most the operating system can hold for one echo connection whose client does not read:
  * the send and receive buffers of both directions (client to server, server to client). Linux
  * says what its largest buffers are; elsewhere 32 MiB is well above the usual sizes.
  */
 function osBuffersBytes(): number {
-  const largest = (file: string) => Number(readFileSync(file, 'utf8').trim().split(/\s+/)[2]);
-  try {
-    return 2 * (largest('/proc/sys/net/ipv4/tcp_wmem') + largest('/proc/sys/net/ipv4/tcp_rmem'));
-  } catch {
-    return 32 * MiB;
-  }
+  const wmem = tcpSetting('tcp_wmem', 2);
+  const rmem = tcpSetting('tcp_rmem', 2);
+  return wmem && rmem ? 2 * (wmem + rmem) : 32 * MiB;
 }
 
 test('a client that never reads costs the server bounded memory', { points: 6 }, async (h) => {

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, Random, phase } from '../../../grader/harness/index.js';
 import type { Harness } from '../../../grader/harness/index.js';
+import { MiB, tcpSetting } from './streams.js';
 
 const test = phase(lab, '1.5');
 
@@ -37,12 +37,7 @@ test('lines typed are sent, and the replies printed', { points: 6 }, async (h) =
 
 /** Twice the largest send buffer Linux gives a socket (tcp_wmem's maximum), 8 MiB at least; 8 MiB elsewhere. */
 function typedBytes(): number {
-  const MiB = 1024 * 1024;
-  try {
-    return Math.max(8 * MiB, 2 * Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]));
-  } catch {
-    return 8 * MiB;
-  }
+  return Math.max(8 * MiB, 2 * (tcpSetting('tcp_wmem', 2) ?? 0));
 }
 
 test('a block typed at once while the server reads slowly, then fast: every line is sent, then the end of input closes', { points: 2 }, async (h) => {
@@ -68,7 +63,7 @@ test('a block typed at once while the server reads slowly, then fast: every line
   let stalled: GradeFailure | undefined;
   while (got < want.length && !stalled) {
     try {
-      const piece = await link.readBytes(Math.min(1024 * 1024, want.length - got), { what: `more of the ${lines.length} lines typed at once`, timeoutMs: 10_000 });
+      const piece = await link.readBytes(Math.min(MiB, want.length - got), { what: `more of the ${lines.length} lines typed at once`, timeoutMs: 10_000 });
       pieces.push(piece);
       got += piece.length;
     } catch (error) {
