@@ -55,6 +55,9 @@ let droppedAt = 0;
 
 function exit(code: number, message?: string): void {
   if (message) console.error(`client: ${message}`);
+  // Closing the input below calls finish(), which must not take it for the user's end of input
+  // and turn this exit status into 0.
+  finished = true;
   process.exitCode = code;
   input?.close();
   process.stdin.destroy();

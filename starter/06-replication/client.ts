@@ -71,6 +71,9 @@ let startAttempts = 0;
 
 function exit(code: number, message?: string): void {
   if (message) console.error(`client: ${message}`);
+  // Closing the input below calls finish(), which must not take it for the user's end of input
+  // and turn this exit status into 0.
+  finished = true;
   process.exitCode = code;
   input?.close();
   process.stdin.destroy();
@@ -98,6 +101,8 @@ function submit(request: Request): void {
 function track(reply: bigint): void {
   const request = inFlight.shift();
   if (!request) return;
+  // A reply frees a place in the SEND window: what waited behind a full one may go now.
+  if (request.type === Type.SEND) pump();
   if (request.type === Type.LOGIN && reply === Type.LOGGED_IN) {
     session = { name: request.payload.get('name') as string, password: request.payload.get('password') as string };
   } else if ((request.type === Type.LOGOUT && reply === Type.LOGGED_OUT) || (request.type === Type.DELETE_ACCOUNT && reply === Type.ACCOUNT_DELETED)) {
