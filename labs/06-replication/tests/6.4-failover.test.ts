@@ -1,6 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { readAll } from '../../05-persistence/tests/durable.js';
+import { readAll, type Msg } from '../../05-persistence/tests/durable.js';
 import { MessageDecoder } from './wire.js';
 import { Peer, T, Writer, loggedIn, loggedInAnyCount, makeAccounts, map, newCluster, show, type Cluster } from './replicated.js';
 
@@ -14,8 +15,8 @@ async function sendWithSeq(peer: Peer, text: string, client: bigint, seq: bigint
   return id;
 }
 
-/** bob's messages, read on replica `id`; each text must be there exactly `times` times. */
-async function expectOnce(h: Harness, cluster: Cluster, id: number, texts: string[], why: string): Promise<void> {
+/** bob's messages, read on replica `id` (and so delivered): each text must be there exactly once. */
+async function expectOnce(h: Harness, cluster: Cluster, id: number, texts: string[], why: string): Promise<Msg[]> {
   const bob = await loggedInAnyCount(h, cluster, id, 'bob');
   const got = await readAll(bob);
   for (const text of texts) {
@@ -25,6 +26,7 @@ async function expectOnce(h: Harness, cluster: Cluster, id: number, texts: strin
     }
   }
   bob.conn.end();
+  return got;
 }
 
 test('a SEND sent again with the same client and seq is applied once, and gets the same id', { points: 5 }, async (h) => {
@@ -70,7 +72,7 @@ test('a SEND acknowledged, then sent again after a failover, is applied once', {
   await cluster.finish();
 });
 
-test('grader clients send what is unacknowledged again after the primary is killed: every SEND applied once', { points: 4 }, async (h) => {
+test('grader clients send what is unacknowledged again after the primary is killed: every SEND applied once', { points: 3 }, async (h) => {
   const cluster = await newCluster(h, 3);
   let primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['w1', 'w2', 'w3', 'inbox']);
@@ -87,10 +89,10 @@ test('grader clients send what is unacknowledged again after the primary is kill
   await cluster.finish();
 });
 
-test("the lab's client follows the primary, and sends a SEND in flight again: each message once", { points: 8 }, async (h) => {
+test("the lab's client follows the primary, sends a SEND in flight again, and keeps trying while every replica is down: each message once", { points: 5 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
-  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  await makeAccounts(h, cluster, primary, ['alice', 'bob', 'carol']);
   // The client reaches each replica through a proxy of its own, so that the grader can hold a link.
   const proxies = new Map<number, Awaited<ReturnType<Harness['proxy']>>>();
   for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
@@ -137,8 +139,103 @@ test("the lab's client follows the primary, and sends a SEND in flight again: ea
   if (two === one) throw new GradeFailure(`"send bob one" and "send bob two" both got "${one}"`);
   client.send('send bob three\n');
   await client.expectNextLine(/^sent message \d+$/, { what: 'sent message ID for "send bob three", typed after the failover' });
-  await expectOnce(h, cluster, next, ['one', 'two', 'three'],
+
+  // Every replica down for 6 s, with a line typed: each client keeps trying round its list (rule
+  // 3: for up to 30 s), and once a primary is back it logs in again and sends the line. A second
+  // client has the replicas' own ports, not proxies, so that its attempts are refused, as they
+  // are when a server is down (a proxy accepts, then resets).
+  const direct = await h.start('client', { name: 'client (no proxies)', params: { replicas: cluster.ids.map((id) => `${id}=127.0.0.1:${cluster.member(id).port}`).join(',') } });
+  direct.send('login carol pw-carol\n');
+  await direct.expectNextLine(/^logged in as carol, \d+ waiting$/, { what: '"logged in as carol, N waiting"', timeoutMs: 10_000 });
+  await cluster.kill(...cluster.ids.filter((id) => id !== primary));
+  client.send('send bob four\n');
+  direct.send('send bob five\n');
+  await delay(6_000);
+  for (const c of [client, direct]) {
+    if (c.exit) throw new GradeFailure(`with every replica down for 6 s, ${c.name} exited (${c.exit.signal ?? `status ${c.exit.code}`}): it must keep trying the replicas of its list, one at least every 500 ms, for up to 30 s (spec section 8, rule 3)`);
+  }
+  await cluster.restartAll();
+  const back = await cluster.waitForPrimary({ what: 'a primary once every replica is back on its directory' });
+  for (const [c, name] of [[client, 'alice'], [direct, 'carol']] as const) {
+    await c.expectNextLines([`logged in as ${name}, 0 waiting`, '0 more waiting', /^sent message \d+$/], {
+      what: `${c.name}'s lines once it reached replica ${back}, the primary after every replica was down for 6 s: it logs in again, reads what waits, and sends the line typed meanwhile (spec section 8, rule 3)`,
+      timeoutMs: cluster.baseTimeoutMs + 30_000,
+    });
+  }
+  direct.send('quit\n');
+  await direct.expectExit(0, { what: 'to exit with status 0 after quit' });
+  await expectOnce(h, cluster, back, ['one', 'two', 'three', 'four', 'five'],
     'The client sends a SEND that got no SENT again with the same client and seq, and the replicas apply it once (spec section 8).');
+  client.send('quit\n');
+  await client.expectExit(0, { what: 'to exit with status 0 after quit' });
+  await cluster.waitCaughtUp();
+  await cluster.finish();
+});
+
+// A hundred SENDs typed at once, their SENTs held: the client keeps at most 64 unacknowledged
+// (rule 5) and sends the rest as SENTs come. The primary dies with all 64 committed and none
+// answered, and three more lines are typed while the client has no primary. On the new one, the
+// spec's order (rule 3): LOGIN, READ, the 64 again with the same seqs (each gets the id it had),
+// the 36 that waited, then the three. So the sent message lines come in the order typed, with
+// ids rising, and bob has every message once, in that order.
+test("the lab's client with a hundred SENDs typed at once: at most 64 unacknowledged, all sent again in order after a failover, each once", { points: 4 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const proxies = new Map<number, Awaited<ReturnType<Harness['proxy']>>>();
+  for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
+  // The primary first, then the backups in ascending id. Both backups will hold the whole log when
+  // the primary dies, so the higher id wins (section 7) and the client, moving on to the lower one,
+  // meets not-primary with all 64 SENDs in flight again.
+  const order = [primary, ...cluster.ids.filter((id) => id !== primary).sort((a, b) => a - b)];
+  const replicas = order.map((id) => `${id}=127.0.0.1:${proxies.get(id)!.port}`).join(',');
+  const client = await h.start('client', { params: { replicas } });
+  client.send('login alice pw-alice\n');
+  await client.expectNextLine('logged in as alice, 0 waiting', { what: '"logged in as alice, 0 waiting"', timeoutMs: 10_000 });
+
+  const link = proxies.get(primary)!;
+  const decoder = new MessageDecoder();
+  let sends = 0;
+  const tap = link.tap;
+  link.tap = (direction, chunk) => {
+    tap?.(direction, chunk);
+    if (direction === 'forward') for (const m of decoder.push(chunk)) if (m.type === T.SEND) sends++;
+  };
+  link.hold('backward');
+  h.note(`the primary's answers to the client are held from now on`);
+  const before = (await cluster.until((round) => round.states.get(primary), { timeoutMs: 5_000, what: `a STATUS from replica ${primary}` })).last;
+  const burst = Array.from({ length: 100 }, (_, i) => `burst ${String(i + 1).padStart(3, '0')}`);
+  client.send(burst.map((text) => `send bob ${text}\n`).join(''));
+  await cluster.until((round) => ((round.states.get(primary)?.commit ?? 0) >= before + 64 ? true : undefined), {
+    timeoutMs: 15_000,
+    what: `the primary, replica ${primary}, to commit 64 of the 100 SENDs typed at once (it committed ${sends < 64 ? `what came: the client sent ${sends} SENDs` : 'fewer'})`,
+  });
+  if (sends > 64) {
+    throw new GradeFailure(`with no SENT back, the client sent ${sends} SENDs of the 100 typed at once: a client whose 64 SENDs wait for their SENT sends nothing more until one comes (spec section 8, rule 5), because the replicas remember the last 64 seqs of each client and a retried older one is refused`);
+  }
+  await cluster.waitCaughtUp();
+  h.note(`the client sent 64 SENDs and waits; the primary committed them, every replica holds them, and the primary is killed with their SENTs unsent`);
+  await cluster.kill(primary);
+  link.cut();
+  link.heal();
+  const late = ['late 1', 'late 2', 'late 3'];
+  client.send(late.map((text) => `send bob ${text}\n`).join(''));
+  const next = await cluster.waitForPrimary({ what: `a new primary after replica ${primary} was killed` });
+  const texts = [...burst, ...late];
+  const lines = await client.expectNextLines(['logged in as alice, 0 waiting', '0 more waiting', ...texts.map(() => /^sent message \d+$/)], {
+    what: `the client's lines once it reached replica ${next}, the new primary: it logs in again, reads what waits, then sends again the 64 SENDs in flight, then the 36 that waited, then the 3 typed meanwhile (spec section 8, rules 3 and 5)`,
+    timeoutMs: cluster.baseTimeoutMs + 30_000,
+  });
+  const ids = lines.slice(2).map((line) => BigInt(line.split(' ')[2]!));
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i]! <= ids[i - 1]!) {
+      throw new GradeFailure(`sent message lines ${i} and ${i + 1} are "sent message ${ids[i - 1]}" (for "send bob ${texts[i - 1]}") and "sent message ${ids[i]}" (for "send bob ${texts[i]}"): after a reconnection the SENDs in flight go again first, in order, then those that waited, then the lines typed meanwhile (spec section 8, rule 3), so each SEND is applied in the order typed and the lines come with rising ids`);
+    }
+  }
+  const got = await expectOnce(h, cluster, next, texts, 'Each SEND typed is applied once, whichever replica answered it (spec section 8).');
+  const inLog = got.map((m) => m.text).filter((text) => texts.includes(text));
+  const wrong = inLog.findIndex((text, i) => text !== texts[i]);
+  if (wrong >= 0) throw new GradeFailure(`bob's messages from alice are not in the order she typed them: message ${wrong + 1} is "${inLog[wrong]}", not "${texts[wrong]}" (spec section 8, rule 3)`);
   client.send('quit\n');
   await client.expectExit(0, { what: 'to exit with status 0 after quit' });
   await cluster.restart(primary);
