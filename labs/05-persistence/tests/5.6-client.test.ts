@@ -1,6 +1,6 @@
 import lab from '../lab.js';
 import { GradeFailure, phase, type FakeServer, type Harness, type Proc } from '../../../grader/harness/index.js';
-import { message } from '../../03-protocol/tests/wire.js';
+import { header, maxPayload, message } from '../../03-protocol/tests/wire.js';
 import { Peer, T, createAccount, login, map, relogin, sendMessage, startServer } from './durable.js';
 import { kill9 } from './history.js';
 
@@ -33,7 +33,7 @@ async function reconnected(h: Harness, client: Proc, fake: FakeServer, n: number
   return link;
 }
 
-test('when the server goes away, the client connects again, logs in again and shows what waits', { points: 4 }, async (h) => {
+test('when the server goes away, the client connects again, logs in again and shows what waits; a frame over the maximum still ends it with status 1', { points: 4 }, async (h) => {
   const { client, fake, link } = await clientWithFakeServer(h);
   await loggedInAsBob(client, link);
   link.conn.send(message(T.MESSAGE, msg('alice', 5n, 'before the crash')));
@@ -54,6 +54,10 @@ test('when the server goes away, the client connects again, logs in again and sh
   third.conn.send(message(T.LOGGED_IN, map({ name: 'bob', waiting: 0n })));
   third.conn.send(message(T.MESSAGES, map({ messages: [], remaining: 0n })));
   await client.expectNextLines(['logged in as bob, 0 waiting', '0 more waiting']);
+  // A frame over the maximum is not the server going away: lab 3's rule stands (spec/03-protocol.md,
+  // section 12, rule 5), a message and exit status 1, even once the client has reconnected.
+  third.sendRaw(header(T.MESSAGE, maxPayload + 1), 'a header announcing a MESSAGE over the maximum');
+  await client.expectExit(1, { what: 'to print a message and exit with status 1: the server sent a frame over the maximum (spec/03-protocol.md, section 12, rule 5)' });
 });
 
 test('a request that got no reply is not sent again; commands typed around the drop go out in order', { points: 3 }, async (h) => {
