@@ -2,9 +2,9 @@
 // destination client, each server sending it on the first link towards the destination. The
 // grader checks that it arrives once, unchanged, and that no grader link off the path sees it.
 // Then the lab's client program: the commands it reads, the lines it prints, how it ends.
-import { GradeFailure, phase, quote } from '../../../grader/harness/index.js';
+import { GradeFailure, phase, quote, type Proc } from '../../../grader/harness/index.js';
 import lab from '../lab.js';
-import { Code, T, encode } from './crc.js';
+import { Code, T, encode, texts, type Msg } from './crc.js';
 import { badFlags } from './flags.js';
 import { line4, randomTree, random, seed, two } from './topologies.js';
 import type { Node } from './model.js';
@@ -118,7 +118,7 @@ test("the lab's client program chats across two servers", { points: 2 }, async (
   await world.finish("the programs' registrations and bob's quit to reach the grader servers, and the chat nowhere else");
 });
 
-test("the lab's client program: typed commands, printed texts, and how it ends", { points: 2 }, async (h) => {
+test("the lab's client program: typed commands, printed texts, and how it ends", { points: 1 }, async (h) => {
   const world = new World(h);
   const servers = await world.build(two);
   const [s1, s2] = [servers.get(1)!, servers.get(2)!];
@@ -180,6 +180,135 @@ test("the lab's client program: typed commands, printed texts, and how it ends",
     ['username', { username: 'é'.repeat(128) }],
     ['serverport', { serverport: 65_536 }],
   ]);
+});
+
+// The client program against a fake server of the grader's, which can send what no correct
+// server would, cut its writes anywhere, stop reading the client's output for a while, and go
+// away at any moment. Spec section 8: a line for every message (server registrations and quits
+// too), and however the client ends, every message that came before has its line, even when
+// whatever reads its standard output is slow; diagnostics on standard error; after QUIT it reads
+// on until the server closes; unreadable bytes end it at once, with status 1.
+test("the lab's client program: every message printed, however its bytes are cut and however slowly its output is read; how it ends when the server goes away or sends something unreadable", { points: 1 }, async (h) => {
+  const fake = await h.fakeServer();
+  let next = 700;
+  const join = async (what: string) => {
+    const id = next++;
+    const name = `user${id}`;
+    const client = await h.start('client', { name: `client ${id} (${what})`, params: { id, username: name, info: '', serverport: fake.port } });
+    const conn = await fake.accept({ from: client, name: `fake server (${what})`, what: `client ${id} to connect` });
+    await conn.expectBytes(encode({ type: T.clientRegistration, source: id, lastHop: 0, name, info: '' }), { what: `client ${id}'s registration` });
+    conn.send(encode({ type: T.status, source: 77, destination: id, code: Code.welcome, text: texts.welcome(name) }));
+    await client.expectNextLine(`STATUS 77 0x00 ${JSON.stringify(texts.welcome(name))}`, { what: `client ${id}'s welcome` });
+    return { id, client, conn };
+  };
+  const q = (text: string) => JSON.stringify(text);
+  // Every type of message, server messages included: each has its line (spec section 8.2).
+  const every = (i: number, to: number): Msg[] => [
+    { type: T.clientRegistration, source: 3000 + i, lastHop: 77, name: `c${i} ✓`, info: 'ï'.repeat(h.random.int(0, 300)) },
+    { type: T.chat, source: 3000 + i, destination: to, text: `chat ${i} "quoted" \\ é` },
+    { type: T.status, source: 77, destination: to, code: h.random.pick([0x01, 0x04, 0x1ff]), text: `status ${i}` },
+    { type: T.serverRegistration, source: 4000 + i, lastHop: 77, name: `s${i}`, info: `server ${i}` },
+    { type: T.serverQuit, source: 4000 + i, replacement: 0, text: `server ${i} leaves` },
+    { type: T.clientQuit, source: 3000 + i, text: `bye ${i}` },
+  ];
+  function lineOf(msg: Msg): string {
+    switch (msg.type) {
+      case T.status:
+        return `STATUS ${msg.source} 0x${msg.code.toString(16).padStart(2, '0')} ${q(msg.text)}`;
+      case T.clientRegistration:
+        return `CLIENT ${msg.source} ${q(msg.name)} ${q(msg.info)}`;
+      case T.serverRegistration:
+        return `SERVER ${msg.source} ${q(msg.name)} ${q(msg.info)}`;
+      case T.chat:
+        return `MESSAGE ${msg.source} ${q(msg.text)}`;
+      case T.clientQuit:
+        return `QUIT ${msg.source} ${q(msg.text)}`;
+      case T.serverQuit:
+        return `SERVER-QUIT ${msg.source} ${q(msg.text)}`;
+    }
+  }
+  const expectLines = async (client: Proc, lines: string[], what: string) => {
+    for (const [i, line] of lines.entries()) {
+      await client.expectNextLine(line, { what: `line ${i + 1} of ${lines.length}, ${what}: the line ${quote(line)}` });
+    }
+  };
+
+  // 1. Messages of every type: one byte per write, then in one write cut at random places.
+  const cut = await join('messages cut anywhere');
+  const first = every(1, cut.id);
+  await cut.conn.sendInPieces(Buffer.concat(first.map(encode)), 1);
+  await expectLines(cut.client, first.map(lineOf), 'for messages sent one byte per write (spec sections 3.1 and 8.2)');
+  const second = every(2, cut.id);
+  const bytes = Buffer.concat(second.map(encode));
+  for (let at = 0; at < bytes.length; ) {
+    const size = h.random.int(1, 40);
+    await cut.conn.sendInPieces(bytes.subarray(at, at + size), size);
+    at += size;
+  }
+  await expectLines(cut.client, second.map(lineOf), 'for messages in writes cut at random places, headers too (spec sections 3.1 and 8.2)');
+
+  // 2. After QUIT it reads on: what arrives before the server closes is printed, even while its
+  // output is read slowly, and only the close lets it exit 0 (spec section 8.3).
+  cut.client.send('QUIT "done"\n');
+  await cut.conn.expectBytes(encode({ type: T.clientQuit, source: cut.id, text: 'done' }), { what: `client ${cut.id}'s quit` });
+  await cut.conn.expectClosed({ what: `client ${cut.id} to close its side after its quit (spec section 8.3)` });
+  const late = Array.from({ length: 300 }, (_, i): Msg => ({ type: T.clientQuit, source: 5000 + i, text: `after your quit ${i} ${'q'.repeat(900)}` }));
+  await cut.client.expectLinesDespiteSlowReader(
+    () => {
+      cut.conn.send(Buffer.concat(late.map(encode)));
+      cut.conn.end();
+    },
+    late.map(lineOf),
+    "the server sent after the client's quit, before it closed the connection (spec section 8.3)",
+  );
+  await cut.client.expectExit(0, { what: 'to exit 0 once the server closed the connection after its quit (spec section 8.3)' });
+  await cut.client.expectNoMoreOutput({ what: 'no line but those of the messages received (diagnostics go to standard error, spec section 8.2)' });
+
+  // 3. A burst, then the server closes first, while the client's output is read slowly: every
+  // line printed, and status 1.
+  const burst = await join('a burst, then the server closes');
+  const many = Array.from({ length: 1_000 }, (_, i): Msg => ({ type: T.chat, source: 3001, destination: burst.id, text: `burst ${String(i + 1).padStart(4, '0')} ${'b'.repeat(990)}` }));
+  await burst.client.expectLinesDespiteSlowReader(
+    () => {
+      burst.conn.send(Buffer.concat(many.map(encode)));
+      burst.conn.end();
+    },
+    many.map(lineOf),
+    'the server sent before it closed the connection (spec section 8.3)',
+  );
+  await burst.client.expectExit(1, { what: 'to exit with status 1 once it has printed every line: the server closed the connection first (spec section 8.3)' });
+  await burst.client.expectNoMoreOutput({ what: 'no line but those of the messages received (diagnostics go to standard error, spec section 8.2)' });
+
+  // 4. Something unreadable, on a link the server leaves open: the client prints the messages
+  // before it, says so on standard error and exits 1 at once (spec sections 3.7 and 8.3).
+  const tooLong = Buffer.alloc(13);
+  tooLong.writeUInt8(T.chat, 0);
+  tooLong.writeUInt32BE(3001, 1);
+  tooLong.writeUInt32BE(1024 * 1024 + 1, 9);
+  const badType = h.random.pick([0x03, 0x0f, 0x7f, 0x83, 0xff]);
+  const unreadable: [string, Buffer][] = h.random.shuffle([
+    [`a byte 0x${badType.toString(16).padStart(2, '0')} that is no message type`, Buffer.from([badType, 0, 0, 0, 1])],
+    ['the header of a chat announcing 1048577 bytes of text', tooLong],
+  ]);
+  for (const [what, bad] of unreadable) {
+    const garbled = await join(what);
+    const before: Msg = { type: T.chat, source: 3001, destination: garbled.id, text: 'the last readable message' };
+    garbled.conn.send(Buffer.concat([encode(before), bad]));
+    await garbled.client.expectNextLine(lineOf(before), { what: 'the message before the unreadable bytes' });
+    await garbled.client.expectExit(1, { what: `to exit with status 1 at once after ${what}, without waiting for the server to close the connection (spec section 8.3)` });
+    await garbled.client.expectNoMoreOutput({ what: 'no line for the unreadable bytes (diagnostics go to standard error, spec section 8.3)' });
+    if (garbled.client.stderrLines().length === 0) throw new GradeFailure(`client ${garbled.id} exited after ${what}, but printed no message on standard error (spec section 8.3)`);
+  }
+
+  // 5. A reset: status 1, a message on standard error, nothing more on standard output.
+  const reset = await join('the server resets');
+  const last: Msg = { type: T.chat, source: 3001, destination: reset.id, text: 'just before the reset' };
+  reset.conn.send(encode(last));
+  await reset.client.expectNextLine(lineOf(last), { what: 'the message before the reset' });
+  await reset.conn.reset();
+  await reset.client.expectExit(1, { what: 'to exit with status 1 after the server reset the connection (spec section 8.3)' });
+  await reset.client.expectNoMoreOutput({ what: 'nothing (diagnostics go to standard error, spec section 8.2)' });
+  if (reset.client.stderrLines().length === 0) throw new GradeFailure(`client ${reset.id} exited after the server reset the connection, but printed no message on standard error (spec section 8.3)`);
 });
 
 /**
