@@ -120,19 +120,26 @@ test('bytes that start no message get status 0x03, then the link is closed', { p
   const grader = await world.graderServer(201, { to: s1, behind: [{ id: 3001, kind: 'client' }] });
   await world.settle('the network to form');
   const wire = grader.wireTowards(1, s1);
+  // Any byte that is not one of the six types, from either half of the byte's range; the text
+  // gives it as 0x and two lowercase hex digits (spec section 6.4), so one is below 0x10.
+  const types: number[] = Object.values(T);
+  const notTypes = Array.from({ length: 256 }, (_, b) => b).filter((b) => !types.includes(b));
+  const high = h.random.pick(notTypes.filter((b) => b >= 0x10));
+  const low = h.random.pick(notTypes.filter((b) => b < 0x10));
+  const hex = (b: number) => `0x${b.toString(16).padStart(2, '0')}`;
   // After a byte of unknown type nothing more can be read: your server must answer and close,
   // and then forget server 201 and client 3001, which it reached through that link.
   world.change(() => world.remove(grader, { withBehind: true }));
-  world.expectUnicast({ type: T.status, source: 1, destination: 0, code: Code.protocolError, text: texts.unknownType(0x7f) }, s1, grader, wire);
-  wire.sendBytes(Buffer.from([0x7f, 0x00, 0x00, 0x00, 0xc9, 0x42]), 'a message of unknown type 0x7f');
-  await world.closedBy(wire, 'status 0x03 "Unknown message type 0x7f", then the link closed');
+  world.expectUnicast({ type: T.status, source: 1, destination: 0, code: Code.protocolError, text: texts.unknownType(high) }, s1, grader, wire);
+  wire.sendBytes(Buffer.from([high, 0x00, 0x00, 0x00, 0xc9, 0x42]), `a message of unknown type ${hex(high)}`);
+  await world.closedBy(wire, `status 0x03 "Unknown message type ${hex(high)}", then the link closed`);
   await world.settle('everyone to be told that server 201 and client 3001 are gone');
 
   // The same on a link that never registered, and the server stays up.
   const raw = await h.connect(s2.port, { name: 'unregistered connection' });
-  raw.send(Buffer.from([0x55, 0x01, 0x02]));
-  const expected = encode({ type: T.status, source: 2, destination: 0, code: Code.protocolError, text: texts.unknownType(0x55) });
-  await raw.expectBytes(expected, { what: 'status 0x03 "Unknown message type 0x55" from server 2, to destination 0' });
+  raw.send(Buffer.from([low, 0x01, 0x02]));
+  const expected = encode({ type: T.status, source: 2, destination: 0, code: Code.protocolError, text: texts.unknownType(low) });
+  await raw.expectBytes(expected, { what: `status 0x03 "Unknown message type ${hex(low)}" from server 2, to destination 0 (the type in two lowercase hex digits, spec section 6.4)` });
   await raw.expectClosed({ what: 'server 2 to close the link after the protocol error' });
   const later = await world.client(103, s2);
   later.chat(102, 'still up?');
