@@ -43,6 +43,11 @@ export class GraderServer extends Node {
    * open, as the course does), or answers with these messages instead of its registration.
    */
   readonly rejecting = new Map<number, 'refuse' | Msg[]>();
+  /**
+   * Your servers whose answer this one holds back until the test releases it (release()): the
+   * answer is computed when their registration arrives, and sent only then.
+   */
+  readonly holding = new Map<number, (() => void) | undefined>();
   port = 0;
 
   constructor(
@@ -242,8 +247,22 @@ export class GraderServer extends Node {
     this.world.bind(wire, node);
     // The answer to a new neighbour (spec section 4.2): this server, then all it knows.
     const known = [...this.table].filter(([id]) => id !== msg.source).map(([id, entry]) => this.registrationOf(id, entry));
-    wire.send([this.ownRegistration(true), ...known]);
+    const answer = [this.ownRegistration(true), ...known];
+    if (this.holding.has(node.id)) {
+      wire.note('•', `${this.label} holds back its answer to ${node.label}`);
+      this.holding.set(node.id, () => wire.send(answer));
+      return true;
+    }
+    wire.send(answer);
     return true;
+  }
+
+  /** Sends the answer held back for your server `id` (see holding). */
+  release(id: number): void {
+    const send = this.holding.get(id);
+    if (!send) throw new Error(`${this.label} holds no answer for ${id}`);
+    this.holding.delete(id);
+    send();
   }
 
   /** A link closed: what was behind it is gone, and the other links are told, one quit per id. */

@@ -379,6 +379,66 @@ export class World {
   }
 
   /**
+   * Starts one of your servers under a grader parent that holds back its answer, and, while the
+   * answer is held, attaches the grader's client `ids.client` and server `ids.server` to it if it
+   * accepts connections. A
+   * server may listen before its parent has answered, as the course's servers do; it must then
+   * treat the link to its parent as a neighbour's from its own registration on, so that what it
+   * learns meanwhile reaches the parent (spec section 2.1). A server that listens only once it
+   * has joined, as the reference does, refuses the connection: the two join after the answer.
+   * The answer is released as soon as your server has answered both, or after a few seconds if
+   * it does not before it has joined (which the spec allows).
+   */
+  async startWithHeldAnswer(spec: ServerSpec, parent: GraderServer, ids: { client: number; server: number }): Promise<StudentServer> {
+    this.raise();
+    const server = new StudentServer(spec.id, 'server', 'student', spec.name, spec.info ?? `server ${spec.id} of the grader's network`);
+    server.parent = parent;
+    this.change(() => this.join(server, parent));
+    parent.awaiting.add(server);
+    parent.holding.set(server.id, undefined);
+    const port = await this.h.claimPort(`server ${spec.id}`);
+    server.proc = await this.h.start('server', {
+      name: `server ${spec.id}`,
+      params: { id: spec.id, servername: spec.name, info: server.info, port, connect_to_port: parent.port },
+      ready: false,
+    });
+    this.students.push(server);
+    server.proc.exited.then((status) => {
+      if (server.stopping || this.ending) return;
+      this.report(`${server.title} stopped: ${describeExit(status)}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server), { cause: true });
+    });
+    const until = async (done: () => boolean, timeoutMs: number): Promise<boolean> => {
+      const end = Date.now() + timeoutMs;
+      while (!done()) {
+        this.raise();
+        const left = end - Date.now();
+        if (left <= 0) return false;
+        await Promise.race([this.wake.promise, delay(Math.min(left, 200))]);
+      }
+      return true;
+    };
+    const registered = await until(() => !parent.awaiting.has(server), scaled(settleMs));
+    if (!registered) this.fail(`${server.title} did not register with ${parent.title}, its parent, within ${seconds(scaled(settleMs))}${server.proc.tailText()}`, [...parent.wires]);
+    const early = await canConnect(port);
+    if (early) {
+      this.note(`${server.label} accepts connections before its parent has answered; client ${ids.client} and server ${ids.server} join it now`);
+      const client = await this.client(ids.client, server);
+      const neighbour = await this.graderServer(ids.server, { to: server });
+      const wire = [...neighbour.wires][0]!;
+      const answered = await until(() => client.wire!.unicast.every((u) => u.done) && (wire.got.get(server.id)?.length ?? 0) > 0, scaled(3_000));
+      this.note(answered ? `${server.label} answered both before its parent answered` : `${server.label} has not answered both before its parent's answer`);
+    } else this.note(`${server.label} does not accept connections before its parent has answered`);
+    this.note(`${parent.label} sends its answer to ${server.label}`);
+    parent.release(server.id);
+    await server.proc.waitReady(port);
+    if (!early) {
+      await this.client(ids.client, server);
+      await this.graderServer(ids.server, { to: server });
+    }
+    return server;
+  }
+
+  /**
    * Starts a whole topology, parent first: each round starts, side by side, every server whose
    * parent is already running (and accepting, hence joined).
    */
@@ -690,6 +750,22 @@ export class World {
     }
     return out.join('\n');
   }
+}
+
+/** True if something accepts a TCP connection on `port` (one attempt, with a deadline). */
+async function canConnect(port: number): Promise<boolean> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  let accepted = false;
+  const answered = new Promise<void>((resolve) => {
+    socket.once('connect', () => {
+      accepted = true;
+      resolve();
+    });
+    socket.once('error', () => resolve());
+  });
+  await bounded(answered, scaled(2_000));
+  socket.destroy();
+  return accepted;
 }
 
 function sameMessage(a: Msg, b: Msg): boolean {
