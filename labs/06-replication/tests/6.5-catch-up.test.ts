@@ -93,7 +93,7 @@ test('a primary that crashed with records no one else has drops them when it ret
 const account = (index: number, name: string): LogEntry => entry(R.ACCOUNT_CREATED, { index: BigInt(index), name, password: 'made by the grader: no password matches it' });
 const sent = (index: number, text: string): LogEntry => entry(R.MESSAGE_SENT, { index: BigInt(index), from: 'alice', to: 'bob', text });
 
-test("a backup with a record of its own under a new primary: MISMATCH says where its log ends, records that match stay, the commit index stops at the APPEND's entries", { points: 3 }, async (h) => {
+test("a backup with a record of its own under a new primary: MISMATCH says where its log ends, records that match stay, the commit index stops at the APPEND's entries and never goes down", { points: 3 }, async (h) => {
   // Your replica 1 ran before, under a primary that crashed: records 1 to 4 every replica has,
   // record 5 only yours (never committed). Replica 2, played by the grader, is the primary now:
   // its own records 5 and 6 are committed, with replica 3.
@@ -163,6 +163,8 @@ test("a backup with a record of its own under a new primary: MISMATCH says where
   two.clear();
   two.send(...append(4, theirs.slice(4, 5)));
   await appended(5, 'Record 5 only, which your log holds the same: the answer is prev + 1 (spec section 5.3, step 3).');
+  const late = await statusOf(h, proc, poll);
+  if (late.commit !== 6) throw new GradeFailure(`after a late APPEND carrying only record 5 (commit 6), your replica says ${describeStatus(late)}: its commit index was 6 and never goes down, max(6, min(6, 5)) = 6 (spec section 5.3, step 4)`);
   two.repeat(heartbeatMs, () => append(6, []));
   await appended(6, 'After the late APPEND with record 5 only, an empty one after record 6: your log must still hold record 6, which matched; only a record that differs cuts the log (spec section 5.3, step 2). A MISMATCH here means it was cut.');
   const st = await statusOf(h, proc, poll);

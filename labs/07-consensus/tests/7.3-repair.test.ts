@@ -122,12 +122,18 @@ test('a backup takes the primary\'s log: a conflicting suffix is cut, the previo
   const wrong = await two.expect(T7.MISMATCH, 'MISMATCH for an APPEND whose digest at record 4 is not your log\'s', (v) => v.get('term') === 3n);
   if (wrong.get('prev') !== 4n) throw new GradeFailure(`for an APPEND with prev 4 and a digest that is not yours there, your replica answered ${show(wrong)}; it must be MISMATCH {prev: 4, last: 4}: the entries follow a record your log does not hold (spec section 7)`);
 
-  // Records 5 and 6, then a late copy of an older, shorter APPEND: it must not cut record 6.
-  append(two, 3, 4, theirs.slice(4, 6), 4);
+  // Records 5 and 6 with the commit index at 6, then a late copy of a shorter APPEND: it must not
+  // cut record 6, nor take the commit index back to 5.
+  append(two, 3, 4, theirs.slice(4, 6), 6);
   await expectAppended(two, 3, 6, 'Records 5 and 6 follow record 4, which matches (spec section 7).');
-  append(two, 3, 4, theirs.slice(4, 5), 4);
+  await untilStatus(h, s.yours!, (st) => st.commit === 6 && st.last === 6, 'your replica\'s log and commit index to be 6, min(the APPEND\'s commit 6, its last entry 6) (spec section 7, step 4)');
+  append(two, 3, 4, theirs.slice(4, 5), 6);
   await expectAppended(two, 3, 5, 'An APPEND that arrives late, with record 5 only: your replica already holds it, the same, and keeps it (spec section 7).');
-  await alwaysStatus(h, s.yours!, (st) => (st.last === 6 ? undefined : `after a late APPEND carrying only record 5, which it held already, your replica's log ends at ${st.last}: record 6 matched the primary's log and is kept; only a record that differs cuts the suffix (spec section 7, step 2)`), 500);
+  await alwaysStatus(h, s.yours!, (st) => {
+    if (st.last !== 6) return `after a late APPEND carrying only record 5, which it held already, your replica's log ends at ${st.last}: record 6 matched the primary's log and is kept; only a record that differs cuts the suffix (spec section 7, step 2)`;
+    if (st.commit !== 6) return `after a late APPEND carrying only record 5 (commit 6), your replica's commit index is ${st.commit}: it was 6, and becomes max(6, min(6, 5)) = 6; a commit index never goes down (spec section 7, step 4)`;
+    return undefined;
+  }, 500);
 
   // Replica 3 says it is the primary of term 2, older than 3: its APPEND must change nothing.
   append(three, 2, 2, [sent(3, 2, 'an APPEND from term 2')], 6, theirDigest[2]);
