@@ -1,13 +1,17 @@
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { encodeRecord, R } from '../../05-persistence/tests/logfile.js';
-import { T, expectErrorReply, expectNotPrimary, map, newCluster, peerOn } from './replicated.js';
+import { Peer, T, expectErrorReply, expectNotPrimary, map, newCluster, peerOn, statusOf } from './replicated.js';
 import { writeDataFile } from '../../../grader/harness/datafiles.js';
+import { scaled } from '../../../grader/harness/wait.js';
+import { Scripted } from './scripted.js';
+import { T6, describeStatus } from './wire.js';
 
 const test = phase(lab, '6.1');
 
-test('three empty replicas elect replica 3, the highest id, and stay with it', { points: 5 }, async (h) => {
+test('three empty replicas elect replica 3, the highest id, and stay with it', { points: 4 }, async (h) => {
   // Replica 3 first: whichever replica's wait for a primary ends first, equal logs elect the highest id.
   const cluster = await newCluster(h, 3, { first: 3 });
   const primary = await cluster.waitForPrimary({ what: 'three new replicas to elect a primary that all of them follow' });
@@ -37,7 +41,7 @@ test('three empty replicas elect replica 3, the highest id, and stay with it', {
   await cluster.finish();
 });
 
-test('the replica with the most complete log wins, whatever its id', { points: 6 }, async (h) => {
+test('the replica with the most complete log wins, whatever its id', { points: 5 }, async (h) => {
   // Logs the grader writes (spec/05-persistence.md's format), prefixes of one history: 12 records
   // on replica 1, 10 on replica 2, 8 on replica 3.
   const cluster = await newCluster(h, 3, { later: [1, 2, 3] });
@@ -61,7 +65,7 @@ test('the replica with the most complete log wins, whatever its id', { points: 6
   await cluster.finish();
 });
 
-test('any replica answers STATUS; a backup answers not-primary, naming the primary', { points: 4 }, async (h) => {
+test('any replica answers STATUS; a backup answers not-primary, naming the primary', { points: 3 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   for (const id of cluster.ids.filter((i) => i !== primary)) {
@@ -79,4 +83,44 @@ test('any replica answers STATUS; a backup answers not-primary, naming the prima
     if (state && state.last !== 0) throw new GradeFailure(`replica ${id}'s log now ends at ${state.last}: a backup that answers not-primary applies nothing, and no one else wrote (spec section 3.1)`);
   }
   await cluster.finish();
+});
+
+// Section 7: while the set of replicas it believes alive has grown in the last T ms, a replica
+// drops every token. Your replica 1 is one of five; the grader plays 2 to 5, of which 2, 3 and 4
+// are up at first. Once your replica is a candidate, replica 4 goes silent until your replica
+// no longer lists it alive, then comes back: a HEARTBEAT, then its token, larger than your
+// replica's, on the same connection, so your replica has heard 4 again before it reads the token.
+// Forwarding it then is what lets two tokens go round rings seen differently. Once replica 4 has
+// been back for T ms, its token must go on to replica 2, your replica's successor.
+test('a replica whose view of who is alive grew less than T ms ago drops tokens; once it has settled, it forwards a larger one', { points: 3 }, async (h) => {
+  const s = await Scripted.create(h, 5);
+  const heartbeatMs = scaled(100);
+  const timeoutMs = scaled(2_000);
+  const proc = await s.start({ heartbeatMs, timeoutMs });
+  const [two, three, four] = [s.replica(2), s.replica(3), s.replica(4)];
+  const heartbeat = (id: number): [number, Record<string, bigint>] => [T6.HEARTBEAT, { from: BigInt(id), primary: 0n }];
+  const token: [number, Record<string, bigint | bigint[]>] = [T6.ELECTION, { from: 4n, candidate: 4n, last: 0n, visited: [4n] }];
+  for (const r of [two, three, four]) r.repeat(heartbeatMs, () => heartbeat(r.id));
+  await two.expect(T6.ELECTION, "your replica's own token, sent to replica 2, its successor: with no primary for T ms it is a candidate, and T ms after replicas 2, 3 and 4 came up its view has settled (spec section 7)", (v) => v.get('candidate') === 1n, 20_000);
+
+  four.stopRepeating();
+  h.note('replica 4 goes silent');
+  const poll = await Peer.connect(h, proc, { name: 'STATUS of replica 1' });
+  const end = Date.now() + timeoutMs + scaled(10_000);
+  for (;;) {
+    const st = await statusOf(h, proc, poll);
+    if (!st.alive.includes(4)) break;
+    if (Date.now() > end) throw new GradeFailure(`replica 4 has sent nothing for more than T = ${timeoutMs} ms, and your replica still lists it alive: ${describeStatus(st)} (spec section 6)`);
+    await delay(50);
+  }
+  poll.conn.destroy();
+  four.send(...heartbeat(4));
+  four.send(...token);
+  h.note("replica 4 comes back: a HEARTBEAT, then its token, larger than your replica's (the same last index, a higher id)");
+  await two.expectNone(T6.ELECTION, scaled(1_500), "it forwarded replica 4's token right after replica 4 came back. Its view of who is alive had just grown, so it must drop every token for T ms: a replica alive to some and not yet to others lets two tokens go round rings seen differently and elect two primaries (spec section 7)", (v) => v.get('candidate') === 4n);
+  let beat = 0;
+  four.repeat(heartbeatMs, () => (beat++ % 2 === 0 ? heartbeat(4) : token));
+  const forwarded = await two.expect(T6.ELECTION, "replica 4's token, forwarded by your replica to replica 2: T ms after replica 4 came back its view has settled, and a token larger than its own goes on (spec section 7)", (v) => v.get('candidate') === 4n, 10_000 + timeoutMs);
+  const visited = (forwarded.get('visited') as bigint[] | undefined)?.join(', ');
+  if (visited !== '4, 1' || forwarded.get('from') !== 1n) throw new GradeFailure(`your replica forwarded replica 4's token as ELECTION {from: ${forwarded.get('from')}, visited: [${visited}]}; it must be from 1 with visited [4, 1]: its own id added (spec sections 3.2 and 7)`);
 });
