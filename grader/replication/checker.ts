@@ -22,13 +22,18 @@
 //   4. at most one vote per replica per term, from the VOTEs the proxies carried;
 //   5. a backup keeps what it acknowledged: no MISMATCH, in a term, for a record it acknowledged
 //      to that term's primary (its log or its digests changed);
-//   6. to 8. lab 6's rules 2, 4 and 5.
+//   6. a snapshot ends at a record of the log: its term is that record's term, and its digest the
+//      log's digest there, as far as the committed records the grader saw (or the other
+//      replicas' logs) tell;
+//   7. to 9. lab 6's rules 2, 4 and 5.
 // Records are found by index, so a log that starts after a snapshot is read as it is.
 import { GradeFailure } from '../harness/wait.js';
 import { show } from '../../labs/03-protocol/tests/wire.js';
 import { R, recordName, type Rec } from '../../labs/05-persistence/tests/logfile.js';
 import { describeEvent, type CommittedRecord, type Event, type History, type Op } from './history.js';
 import { lastIndex, queuedInSnapshot, recordAt, recordBytes, type ReplicaLog } from './logs.js';
+import { nextDigest } from '../../labs/06-replication/tests/wire.js';
+import type { ValueMap } from '../../labs/03-protocol/tests/wire.js';
 
 export type { ReplicaLog } from './logs.js';
 
@@ -61,9 +66,55 @@ export function checkHistory(history: History, logs: ReplicaLog[], options: Chec
   onePrimaryPerTerm(history);
   oneVotePerTerm(history);
   keptWhatItAcknowledged(history);
+  snapshotsEndAtTheirRecord(history, logs);
   oneHistory(history, logs);
   noneTwice(history, held);
   orderKept(history, held);
+}
+
+const termOf = (payload: ValueMap) => (typeof payload.get('term') === 'bigint' ? (payload.get('term') as bigint) : 0n);
+
+/**
+ * Lab 7: a snapshot's term and digest are those of the record it ends at (spec/07-consensus.md,
+ * section 10), checked against the records a primary showed committed (the proxies saw their
+ * bytes), or, for the term, against another replica's log that still holds that record.
+ */
+function snapshotsEndAtTheirRecord(history: History, logs: ReplicaLog[]): void {
+  for (const log of logs) {
+    if (!log.snapshot || log.base === 0n) continue;
+    const at = log.base;
+    const term = log.snapshot.get('term');
+    const shown = history.committed.get(at);
+    const holder = logs.find((other) => recordAt(other, at));
+    const recordTerm = shown ? termOf(shown.payload) : holder ? termOf(recordAt(holder, at)!.payload) : undefined;
+    const where = shown ? `replica ${shown.by}, primary of term ${shown.term}, showed record ${at} committed with term ${recordTerm}` : `replica ${holder?.id}'s log holds record ${at} with term ${recordTerm}`;
+    if (recordTerm !== undefined && term !== recordTerm) {
+      fail(
+        'a snapshot ends at a record of the log',
+        `Replica ${log.id}'s snapshot ends at record ${at} and says term ${String(term)}, but ${where}. A snapshot's term is the term of its last record, not the replica's current term: with no record after it, it is the log's last term, which votes and tokens compare (spec/07-consensus.md, sections 3 and 10).`,
+        excerpt(history, { replicas: [log.id], max: 8 }),
+      );
+    }
+    const digest = committedDigest(history, at);
+    if (digest !== undefined && log.snapshot.get('digest') !== digest) {
+      fail(
+        'a snapshot ends at a record of the log',
+        `Replica ${log.id}'s snapshot ends at record ${at} with digest ${String(log.snapshot.get('digest'))}, but the committed records 1 to ${at} the primaries sent chain to digest ${digest} there (spec/07-consensus.md, section 10; the chain is spec/06-replication.md, section 5.2).`,
+        excerpt(history, { replicas: [log.id], max: 8 }),
+      );
+    }
+  }
+}
+
+/** The digest at `index` of the records primaries showed committed; undefined if one is missing. */
+function committedDigest(history: History, index: bigint): bigint | undefined {
+  let digest = 0n;
+  for (let i = 1n; i <= index; i++) {
+    const record = history.committed.get(i);
+    if (!record) return undefined;
+    digest = nextDigest(digest, record.bytes);
+  }
+  return digest;
 }
 
 function fail(rule: string, detail: string, events: Event[]): never {

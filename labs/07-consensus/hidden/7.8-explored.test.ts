@@ -124,7 +124,7 @@ function snapshotOf(index: bigint, term: bigint, digest: bigint, text: string): 
   };
 }
 
-test('installing a snapshot keeps the records after it only where the log agrees with it: a log that disagrees goes', { points: 3, timeoutMs: exploreTimeout(1, 40_000, 60_000) }, async (h) => {
+test("installing a snapshot keeps the records after it only where the log agrees with it: a log that disagrees goes, and the snapshot's term is then the last term", { points: 3, timeoutMs: exploreTimeout(1, 40_000, 60_000) }, async (h) => {
   // Your replica's log: records 1 to 5, all of term 1, none known committed.
   const mine: LogEntry[] = [account(1, 1, 'alice'), account(2, 1, 'bob'), sent(3, 1, 'three'), sent(4, 1, 'four'), sent(5, 1, 'five')];
   const d = digests(mine);
@@ -165,6 +165,19 @@ test('installing a snapshot keeps the records after it only where the log agrees
         if (answer.get('index') !== S) throw new GradeFailure(`your replica answered APPENDED ${show(answer)} to ${why}. The primary would count it as holding records up to ${String(answer.get('index'))}`);
         const after = await untilStatus(h, scripted.yours!, () => true, 'your replica\'s STATUS after the APPEND into its snapshot');
         if (after.last !== c.last) throw new GradeFailure(`after an APPEND with prev ${S - 2n}, inside its snapshot up to ${S}, your replica's STATUS says last ${after.last}: an APPEND whose prev is below the snapshot's index is answered, not applied (spec section 7, a backup's step 1)`);
+        // Its log is now the snapshot alone, of term 2: that is its last term (section 3), for
+        // votes as for tokens. A candidate of last term 1 is refused, however long its log; one
+        // with the snapshot's term and index is granted.
+        const asker = scripted.replica(3);
+        for (const [term, lastTerm, last, want] of [[3n, 1n, S + 5n, 0n], [4n, 2n, S, 1n]] as const) {
+          asker.send(T7.VOTE_REQUEST, { from: 3n, term, lastTerm, last });
+          const vote = await asker.expect(T7.VOTE, `your replica's VOTE in term ${term}, its log being the snapshot alone (up to ${S}, of term 2), to a candidate whose log ends at term ${lastTerm}, index ${last}`, (v) => v.get('term') === term, 10_000);
+          if (vote.get('granted') !== want) {
+            throw new GradeFailure(
+              `your replica, its log the snapshot alone (up to record ${S}, of term 2), answered ${show(vote)} to a VOTE_REQUEST of term ${term} from a log ending at term ${lastTerm}, index ${last}; it must ${want ? 'grant' : 'refuse'}: a log with no record after its snapshot has the snapshot's term as its last term (spec section 3), and votes compare last terms first (section 6)`,
+            );
+          }
+        }
       }
       await scripted.yours!.kill('SIGKILL');
     }
