@@ -32,7 +32,7 @@ async function expectOnce(h: Harness, cluster: Cluster, id: number, texts: strin
 test('a SEND sent again with the same client and seq is applied once, and gets the same id', { points: 5 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
-  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  await makeAccounts(h, cluster, primary, ['alice', 'bob', 'carol']);
   const client = BigInt(h.random.int(1, 2 ** 30));
   const alice = await loggedIn(h, cluster, primary, 'alice');
   const first = await sendWithSeq(alice, 'once only', client, 1n, 'SENT for client seq 1');
@@ -49,6 +49,19 @@ test('a SEND sent again with the same client and seq is applied once, and gets t
   await expectOnce(h, cluster, primary, ['once only', 'a second message'], 'A SEND with a (client, seq) seen before appends nothing (spec section 8).');
   // Older than any client may retry: 64 SENDs are remembered per client.
   for (let seq = 3n; seq <= 66n; seq++) await sendWithSeq(alice2, `filler ${seq}`, client, seq, `SENT for seq ${seq}`);
+  // The table answers first, even when the recipient is gone since: a SEND to carol, then carol
+  // deletes her account, then the same SEND again gets the id it had (it was applied; its SENT
+  // may have been lost).
+  const toCarol = (await alice2.call(T.SEND, map({ to: 'carol', text: 'before carol left', client, seq: 67n }), T.SENT, 'SENT for seq 67, to carol')).get('id');
+  const carol = await loggedInAnyCount(h, cluster, primary, 'carol');
+  carol.send(T.DELETE_ACCOUNT, map());
+  await carol.expectReply(T.ACCOUNT_DELETED, map(), 'ACCOUNT_DELETED for carol');
+  alice2.send(T.SEND, map({ to: 'carol', text: 'before carol left', client, seq: 67n }));
+  const retried = await alice2.readReply('the answer to SEND (seq 67) to carol sent again after carol deleted her account');
+  const retriedId = retried.type === BigInt(T.SENT) ? (alice2.decode(retried, 'SENT') as Map<string, unknown>).get('id') : undefined;
+  if (retriedId !== toCarol) {
+    throw new GradeFailure(`SEND (client ${client}, seq 67) to carol got SENT {id: ${toCarol}}; after carol deleted her account, the same SEND sent again got ${alice2.describe(retried)}. A SEND whose (client, seq) is in the table was applied already: the answer is SENT with the id it had, whatever happened to its recipient since (spec section 8)`);
+  }
   alice2.send(T.SEND, map({ to: 'bob', text: 'far too old', client, seq: 1n }));
   await alice2.expectError('bad-request', 'ERROR bad-request for seq 1 after 66 SENDs: older than the 64 a client may retry (spec section 8)');
   await cluster.finish();
