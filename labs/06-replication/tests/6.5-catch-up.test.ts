@@ -24,7 +24,7 @@ async function countsOnceCaughtUp(h: Harness, cluster: Cluster, writer: Writer, 
   await cluster.restart(other);
 }
 
-test('a backup restarted on its directory catches up, then counts towards a majority', { points: 5 }, async (h) => {
+test('a backup restarted on its directory catches up, then counts towards a majority', { points: 4 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['w1', 'inbox']);
@@ -57,7 +57,7 @@ test('a replica started with an empty directory catches up, then counts towards 
   await cluster.finish();
 });
 
-test('a primary that crashed with records no one else has drops them when it returns', { points: 3 }, async (h) => {
+test('a primary that crashed with records no one else has drops them when it returns', { points: 2 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const old = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, old, ['alice', 'bob']);
@@ -170,4 +170,35 @@ test("a backup with a record of its own under a new primary: MISMATCH says where
   const st = await statusOf(h, proc, poll);
   if (st.last !== 6) throw new GradeFailure(`after a late APPEND carrying only record 5, which it held already, your replica says ${describeStatus(st)}: record 6 matched the primary's log and is kept (spec section 5.3, step 2)`);
   poll.conn.destroy();
+});
+
+// Section 5.1, rule 3, with your replica as the primary: the grader plays backups 2 and 3, sends
+// your replica's token back to it from a majority, and then replica 2 says its log ends at
+// record 1. Your replica's next APPEND to it must start there, min(next, prev, last + 1), not one
+// record back per round trip: a replica restarted on an empty or old directory is behind by
+// everything, and stepping back one by one costs a round trip per record.
+test("your replica as the primary: a MISMATCH's last takes next[b] straight to where the backup's log ends", { points: 2 }, async (h) => {
+  const mine = [account(1, 'alice'), account(2, 'bob'), sent(3, 'three'), sent(4, 'four'), sent(5, 'five'), sent(6, 'six')];
+  const s = await Scripted.create(h, 3);
+  s.writeLog(mine);
+  const heartbeatMs = scaled(100);
+  await s.start({ heartbeatMs, timeoutMs: scaled(2_000) });
+  const [two, three] = [s.replica(2), s.replica(3)];
+  for (const r of [two, three]) r.repeat(heartbeatMs, () => [T6.HEARTBEAT, { from: BigInt(r.id), primary: 0n }]);
+  await two.expect(T6.ELECTION, "your replica's token (last 6), sent to replica 2 once it is a candidate with a settled view (spec section 7)", (v) => v.get('candidate') === 1n, 20_000);
+  // Its token, back from replica 3, having visited all three: your replica becomes the primary.
+  three.send(T6.ELECTION, { from: 3n, candidate: 1n, last: 6n, visited: [1n, 2n, 3n] });
+  two.clear();
+  const first = await two.expect(T6.APPEND, 'an APPEND from your replica, now the primary: its token came back from a majority (spec section 7)', () => true, 10_000);
+  const at = first.get('prev') as bigint;
+  if (at !== 6n) throw new GradeFailure(`your replica's first APPEND to replica 2 as the primary is ${show(first, 200)}; a new primary sets next[b] to its last index + 1 = 7, so it starts after record 6 (spec section 4)`);
+  two.stopRepeating();
+  two.clear();
+  two.send(T6.MISMATCH, { from: 2n, prev: at, last: 1n });
+  const back = await two.expect(T6.APPEND, `the APPEND after replica 2's MISMATCH {prev: 6, last: 1}: it starts before record 6 (spec section 5.1, rule 3)`, (v) => (v.get('prev') as bigint) < at, 10_000);
+  if (back.get('prev') !== 1n) {
+    throw new GradeFailure(`replica 2 answered MISMATCH {prev: 6, last: 1}, and your replica's next APPEND to it starts after record ${String(back.get('prev'))}: next[b] = max(1, min(next[b], prev, last + 1)) = 2, so it starts after record 1. A backup's last says where its log ends; stepping back one record per round trip takes as many round trips as the backup is behind (spec section 5.1, rule 3)`);
+  }
+  const entries = back.get('entries');
+  if (!Array.isArray(entries) || entries.length !== 5) throw new GradeFailure(`your replica's APPEND after record 1 to replica 2 carries ${Array.isArray(entries) ? entries.length : 'no list of'} entries; it sends its records from next[b] on, 2 to 6 (spec section 5.1, rule 1)`);
 });

@@ -186,6 +186,18 @@ test('a primary commits a record of an older term only through one of its own (F
   await alwaysStatus(h, s.yours!, (st) => (st.commit < 2 ? undefined : `your replica, primary of term 4, moved its commit index to ${st.commit} when replica 2 reported holding records up to 2: record 2 is of term 2, not 4. A primary counts a majority only for a record of its own term; record 2 could still be replaced by another primary, as in Figure 8 of the Raft paper (spec section 8)`), 1_500);
   two.send(T7.APPENDED, { from: 2n, term: 4n, index: 3n });
   await untilStatus(h, s.yours!, (st) => st.commit === 3, 'your replica\'s commit index to reach 3 once replica 2 holds record 3, of term 4: a majority holds a record of its own term, and everything before it is committed with it (spec section 8)');
+
+  // Replica 2 now says its log is empty (MISMATCH with last 0): your replica goes straight to
+  // where that log ends, min(next, prev, last + 1), not one record back per round trip.
+  two.clear();
+  const beat = await two.expect(T7.APPEND, 'an APPEND (a heartbeat) to replica 2 after it reported record 3', (v) => v.get('term') === 4n);
+  const at = beat.get('prev') as bigint;
+  two.clear();
+  two.send(T7.MISMATCH, { from: 2n, term: 4n, prev: at, last: 0n });
+  const back = await two.expect(T7.APPEND, `the APPEND after replica 2's MISMATCH {prev: ${at}, last: 0}: it starts before record ${at} (spec section 7)`, (v) => v.get('term') === 4n && (v.get('prev') as bigint) < at);
+  if (back.get('prev') !== 0n) {
+    throw new GradeFailure(`replica 2 answered MISMATCH {prev: ${at}, last: 0}, and your replica's next APPEND to it starts after record ${String(back.get('prev'))}: next[b] = max(1, min(next[b], prev, last + 1)) = 1, so it starts after record 0. A backup's last says where its log ends; stepping back one record per round trip takes as many round trips as the backup is behind (spec section 7, rule 3)`);
+  }
 });
 
 test('after partitions and a crash leave three different logs, every log converges to the new primary\'s', { points: 5 }, async (h) => {
