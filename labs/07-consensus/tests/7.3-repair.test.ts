@@ -106,6 +106,12 @@ test('a backup takes the primary\'s log: a conflicting suffix is cut, the previo
   const [two, three] = [s.replica(2), s.replica(3)];
   two.term = 3n;
   two.primary = 2;
+  // First an APPEND after record 2, which both logs hold, with no entries and the primary's commit
+  // index 6: only records 1 and 2 are known to be the primary's, so the commit index becomes 2.
+  // Past it, your records 3 and 4 (of term 2) are about to be replaced: they were never committed.
+  append(two, 3, 2, [], 6);
+  await expectAppended(two, 3, 2, 'An APPEND with no entries after record 2, which your log holds with the primary\'s digest (spec section 7).');
+  await alwaysStatus(h, s.yours!, (st) => (st.commit <= 2 ? undefined : `after an APPEND with no entries after record 2 and the primary's commit index 6, your replica's commit index is ${st.commit}: it becomes min(6, prev + 0) = 2, the last record known to be the primary's; its own records 3 and 4, of term 2, may differ from the primary's, and here they do (spec section 7, step 4)`), 500);
   // Replica 2, the primary of term 3, sends records 3 and 4 of its own log after record 2, which both hold.
   append(two, 3, 2, theirs.slice(2, 4), 0);
   await expectAppended(two, 3, 4, 'Its records 3 and 4 (of term 3) differ from yours (of term 2) at the same indexes: your replica cuts its own off (they were never committed) and appends the primary\'s (spec section 7).');
