@@ -85,7 +85,9 @@ function snapshotsEndAtTheirRecord(history: History, logs: ReplicaLog[]): void {
     const at = log.base;
     const term = log.snapshot.get('term');
     const shown = history.committed.get(at);
-    const holder = logs.find((other) => recordAt(other, at));
+    // Only a log whose replica reported a commit index at or past `at`: a replica that was away
+    // may still hold a record there that was never committed.
+    const holder = logs.find((other) => recordAt(other, at) && BigInt(commitOf(history, other)) >= at);
     const recordTerm = shown ? termOf(shown.payload) : holder ? termOf(recordAt(holder, at)!.payload) : undefined;
     const where = shown ? `replica ${shown.by}, primary of term ${shown.term}, showed record ${at} committed with term ${recordTerm}` : `replica ${holder?.id}'s log holds record ${at} with term ${recordTerm}`;
     if (recordTerm !== undefined && term !== recordTerm) {

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import lab from '../lab.js';
-import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
+import { GradeFailure, phase, type Harness, type Proc } from '../../../grader/harness/index.js';
+import type { FaultProxy } from '../../../grader/harness/proxy.js';
 import { readAll, type Msg } from '../../05-persistence/tests/durable.js';
 import { MessageDecoder } from './wire.js';
 import { Peer, T, Writer, loggedIn, loggedInAnyCount, makeAccounts, map, newCluster, show, type Cluster } from './replicated.js';
@@ -13,6 +14,17 @@ async function sendWithSeq(peer: Peer, text: string, client: bigint, seq: bigint
   const id = reply.get('id');
   if (typeof id !== 'bigint') throw new GradeFailure(`${peer.name} got SENT ${show(reply)}; it must be {id: int}`);
   return id;
+}
+
+/**
+ * The lab's client, with the replicas listed in `order`, each reached through a proxy of its own
+ * so that the grader can hold, cut or close the client's link to one of them.
+ */
+async function clientThroughProxies(h: Harness, cluster: Cluster, order: number[]): Promise<{ client: Proc; proxies: Map<number, FaultProxy> }> {
+  const proxies = new Map<number, FaultProxy>();
+  for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
+  const replicas = order.map((id) => `${id}=127.0.0.1:${proxies.get(id)!.port}`).join(',');
+  return { client: await h.start('client', { params: { replicas } }), proxies };
 }
 
 /** bob's messages, read on replica `id` (and so delivered): each text must be there exactly once. */
@@ -106,13 +118,9 @@ test("the lab's client follows the primary, sends a SEND in flight again, and ke
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob', 'carol']);
-  // The client reaches each replica through a proxy of its own, so that the grader can hold a link.
-  const proxies = new Map<number, Awaited<ReturnType<Harness['proxy']>>>();
-  for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
   // A backup first: the client must follow its not-primary answer.
   const order = [...cluster.ids.filter((id) => id !== primary), primary];
-  const replicas = order.map((id) => `${id}=127.0.0.1:${proxies.get(id)!.port}`).join(',');
-  const client = await h.start('client', { params: { replicas } });
+  const { client, proxies } = await clientThroughProxies(h, cluster, order);
   client.send('login alice pw-alice\n');
   await client.expectNextLine('logged in as alice, 0 waiting', { what: `"logged in as alice, 0 waiting": the client first reaches replica ${order[0]}, a backup, whose not-primary answer names replica ${primary} (spec section 8, rule 2)`, timeoutMs: 10_000 });
   client.send('send bob one\n');
@@ -195,14 +203,10 @@ test("the lab's client with a hundred SENDs typed at once: at most 64 unacknowle
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob']);
-  const proxies = new Map<number, Awaited<ReturnType<Harness['proxy']>>>();
-  for (const id of cluster.ids) proxies.set(id, await h.proxy(cluster.member(id).port));
   // The primary first, then the backups in ascending id. Both backups will hold the whole log when
   // the primary dies, so the higher id wins (section 7) and the client, moving on to the lower one,
   // meets not-primary with all 64 SENDs in flight again.
-  const order = [primary, ...cluster.ids.filter((id) => id !== primary).sort((a, b) => a - b)];
-  const replicas = order.map((id) => `${id}=127.0.0.1:${proxies.get(id)!.port}`).join(',');
-  const client = await h.start('client', { params: { replicas } });
+  const { client, proxies } = await clientThroughProxies(h, cluster, [primary, ...cluster.ids.filter((id) => id !== primary).sort((a, b) => a - b)]);
   client.send('login alice pw-alice\n');
   await client.expectNextLine('logged in as alice, 0 waiting', { what: '"logged in as alice, 0 waiting"', timeoutMs: 10_000 });
 
