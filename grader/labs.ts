@@ -1,7 +1,7 @@
 // Finding labs: every labs/NN-name/ folder with a lab.ts registry.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importTypeScript } from './bundle.mjs';
 import type { LabSpec } from './lab.js';
 
 export function labDirs(root: string): string[] {
@@ -16,7 +16,7 @@ export function labDirs(root: string): string[] {
 export async function loadLab(root: string, dir: string, options: { hidden?: boolean } = {}): Promise<LabSpec> {
   const hiddenFile = path.join(root, 'labs', dir, 'hidden', 'lab.ts');
   const file = options.hidden && existsSync(hiddenFile) ? hiddenFile : path.join(root, 'labs', dir, 'lab.ts');
-  const module = (await import(pathToFileURL(file).href)) as { default: LabSpec };
+  const module = (await importTypeScript(root, file)) as { default: LabSpec };
   const lab = module.default;
   // The grader hands the phases out in this order and a phase waits for those it needs
   // (harness/needs.ts): a need that came later could wait forever.

@@ -18,7 +18,7 @@
 // the rest are kept as the chunks that came, undecoded, the last of them in a ring.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importTypeScript } from '../bundle.mjs';
 
 /** One message a lab decoder found in a stream of bytes. */
 export interface Decoded {
@@ -631,8 +631,11 @@ export function labDecoders(root: string, labDir: string): Promise<DecoderFactor
   if (!found) {
     const file = path.join(root, 'labs', labDir, 'tests', 'trace.ts');
     found = existsSync(file)
-      ? import(pathToFileURL(file).href).then(
-          (module: { default?: DecoderFactory }) => (typeof module.default === 'function' ? module.default : chunkDecoder),
+      ? importTypeScript(root, file).then(
+          (module) => {
+            const factory = (module as { default?: DecoderFactory }).default;
+            return typeof factory === 'function' ? factory : chunkDecoder;
+          },
           () => chunkDecoder,
         )
       : Promise.resolve(chunkDecoder);

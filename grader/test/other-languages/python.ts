@@ -11,14 +11,20 @@ import { cleanup, root, runGrader, type GraderRun } from '../support.js';
 // Relative to the kit's folder, where the grader runs them: no spaces to quote in a command.
 const fixtures = path.join('grader', 'test', 'fixtures', 'python');
 
-/** `python3 grader/test/fixtures/python/<file>`, as a --cmd value. */
-export function python(file: string): string {
-  return `python3 ${path.join(fixtures, file)}`;
-}
-
 // The fixtures need Python 3.10 or later (they use `X | None` annotations).
-const probe = await execa('python3', ['-c', 'import sys; sys.exit(sys.version_info < (3, 10))'], { reject: false });
+const probe = await execa('python3', ['-c', 'import sys; print(sys.executable); sys.exit(sys.version_info < (3, 10))'], { reject: false });
 export const hasPython = probe.exitCode === 0;
+
+// The interpreter itself, not what `python3` names on the PATH: where a version manager (pyenv,
+// asdf) puts a shell-script shim there, every start runs that script first, about 65 ms of CPU,
+// and the five labs start Python some 700 times. The fixtures run the same either way.
+const executable = String(probe.stdout).trim();
+const interpreter = hasPython && executable && !/\s/.test(executable) ? executable : 'python3';
+
+/** `<python> grader/test/fixtures/python/<file>`, as a --cmd value. */
+export function python(file: string): string {
+  return `${interpreter} ${path.join(fixtures, file)}`;
+}
 
 // Phase 5.7 runs the server under strace; where strace is missing it scores nothing, by design.
 export const hasStrace = process.platform === 'linux' && (await execa('strace', ['-V'], { reject: false })).exitCode === 0;
