@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     const { batch, files } = merged;
     const origin = `${files.length} shard${files.length === 1 ? '' : 's'}`;
     const outputs = { csv: file(values.csv), json: file(values.json), html: file(values.html) ?? path.join(dir, 'class-report.html') };
-    writeOutputs(batch.lab, batch.hidden, batch.rows, outputs, cwd, { origin, summary: `${batch.rows.length} submission(s) merged from ${origin}` });
+    writeOutputs(batch.lab, batch.hidden, batch.rows, outputs, cwd, { origin, protections: batch.protections, summary: `${batch.rows.length} submission(s) merged from ${origin}` });
     return 0;
   }
 

@@ -5,6 +5,7 @@
 // twice, and as many submissions as the class has.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Protections } from '../sandbox/index.js';
 import { batchSchemaId, readBatch, type Batch } from './rows.js';
 
 /** Every file under `dir` whose name ends in .json. */
@@ -65,6 +66,26 @@ export function mergeShards(dir: string): { batch: Batch; files: string[] } {
   }
   const of = first.batch.shard?.of;
   if (of !== undefined && rows.length !== of) throw new Error(`the shards hold ${rows.length} submissions, but the class has ${of}: some shard graded a different folder`);
-  return { batch: { lab: first.batch.lab, hidden: first.batch.hidden, rows }, files: shards.map((s) => s.file) };
+  const protections = mergedProtections(shards.map((s) => s.batch.protections));
+  return { batch: { lab: first.batch.lab, hidden: first.batch.hidden, rows, ...(protections && { protections }) }, files: shards.map((s) => s.file) };
+}
+
+/**
+ * What confined the class: the shards' protections where they agree; where they differ (each
+ * machine has its own grading user, or one could not make a sandbox), every shard's value, and
+ * confined only if every shard was. A shard that recorded none leaves the class unrecorded.
+ */
+function mergedProtections(all: (Protections | undefined)[]): Protections | undefined {
+  if (all.length === 0 || all.some((p) => p === undefined)) return undefined;
+  const given = all as Protections[];
+  const distinct = (field: 'user' | 'sandbox' | 'network' | 'limits') => [...new Set(given.map((p) => p[field]))].join(' / ');
+  return {
+    confined: given.every((p) => p.confined),
+    user: distinct('user'),
+    sandbox: distinct('sandbox'),
+    network: distinct('network'),
+    limits: distinct('limits'),
+    missing: [...new Set(given.flatMap((p) => p.missing))],
+  };
 }
 

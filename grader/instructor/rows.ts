@@ -4,6 +4,7 @@
 // listed in nor how many ran at once changes a byte of the output.
 import path from 'node:path';
 import type { RunResult } from '../results.js';
+import type { Protections } from '../sandbox/index.js';
 import type { Layout } from './submissions.js';
 
 /** What the batch's outputs need of a lab (a LabSpec has it; so does a batch's JSON). */
@@ -119,12 +120,14 @@ export interface Batch {
   shard?: Shard;
   /** With each report folder made absolute again. */
   rows: Row[];
+  /** What confined the submissions' programs, as the batch recorded it. */
+  protections?: Protections;
 }
 
 /** A batch read back from its JSON file; throws with the file's name when it is not one. */
 export function readBatch(file: string, text: string): Batch {
-  const json = JSON.parse(text) as { schema?: string; lab: Omit<BatchLab, 'phases'>; hidden: boolean; shard?: Shard; phases: BatchLab['phases']; submissions: Row[] };
+  const json = JSON.parse(text) as { schema?: string; lab: Omit<BatchLab, 'phases'>; hidden: boolean; shard?: Shard; phases: BatchLab['phases']; submissions: Row[]; protections?: Protections };
   if (json.schema !== batchSchemaId) throw new Error(`${file} is not a batch's JSON (its schema is ${JSON.stringify(json.schema)}, not ${batchSchemaId})`);
   const rows = json.submissions.map((row) => (row.report ? { ...row, report: path.resolve(path.dirname(file), row.report) } : row));
-  return { lab: { ...json.lab, phases: json.phases }, hidden: json.hidden, shard: json.shard, rows };
+  return { lab: { ...json.lab, phases: json.phases }, hidden: json.hidden, shard: json.shard, rows, ...(json.protections && { protections: json.protections }) };
 }
