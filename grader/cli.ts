@@ -34,6 +34,8 @@ what to grade (default: your code in starter/NN-name):
 
 what to run:
   --phase ID            only this phase (1.3) or group (1); repeatable
+  --test TEXT           only the tests whose name holds TEXT ("a vote is saved"); repeatable.
+                        The other tests are skipped and score nothing
   --hidden              include the instructor-only tests in labs/NN-name/hidden
   --repeat N            run N times; report every phase that failed at least once, and how often
   --explore N           tests that search (lab 5's crash states, labs 6-7's fault schedules)
@@ -98,6 +100,7 @@ async function main(): Promise<number> {
         impl: { type: 'string' },
         cmd: { type: 'string', multiple: true },
         phase: { type: 'string', multiple: true },
+        test: { type: 'string', multiple: true },
         hidden: { type: 'boolean' },
         repeat: { type: 'string' },
         explore: { type: 'string' },
@@ -217,7 +220,9 @@ async function main(): Promise<number> {
       return again.status ?? 1;
     }
   }
-  const base = { root, lab, impl, commands, phases, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace), sandbox };
+  const tests = (values.test ?? []).filter((t) => t.trim() !== '');
+  if (values.test?.length && tests.length === 0) fail('--test wants some text of a test\'s name, got nothing');
+  const base = { root, lab, impl, commands, phases, tests, hidden: Boolean(values.hidden), cwd, progress, runDir: logs, trace: Boolean(values.trace), sandbox };
 
   if (values.watch) {
     process.stdout.write(`watching ${describeGraded(base)} and the tests of lab ${lab.number}; Ctrl+C to stop\n`);
@@ -250,6 +255,11 @@ async function main(): Promise<number> {
   if (values.json) writeAtomically(path.resolve(cwd, values.json), `${JSON.stringify(toJson(runs), null, 2)}\n`);
   if (values.gradescope) writeAtomically(path.resolve(cwd, values.gradescope), `${JSON.stringify(toGradescope(last), null, 2)}\n`);
   if (values.junit) writeAtomically(path.resolve(cwd, values.junit), toJunit(last));
+  // A --test that matched nothing is a mistake to say, not a score of zero to show.
+  if (tests.length && last.phases.every((p) => p.tests.every((t) => t.state === 'skipped'))) {
+    process.stderr.write(`no test${phases.length ? ` of phase ${phases.join(', ')}` : ''} of lab ${lab.number}${values.hidden ? '' : ' (without --hidden)'} has a name holding ${tests.map((t) => JSON.stringify(t)).join(' or ')}\n`);
+    return 2;
+  }
   return runs.every((run) => run.score === run.maxScore && run.errors.length === 0) ? 0 : 1;
 }
 

@@ -24,6 +24,8 @@ export interface GradeOptions {
   commands: Record<string, string>;
   /** Phase ids or prefixes; empty for all. */
   phases: string[];
+  /** Only the tests whose full name holds one of these (--test); empty or absent for all. */
+  tests?: string[];
   hidden: boolean;
   cwd: string;
   /** Shows a progress line on this stream while tests run (a TTY). */
@@ -54,11 +56,13 @@ export function selectPhases(lab: LabSpec, filters: string[]): PhaseSpec[] {
 }
 
 /** What was graded, as the report names it. */
-export function describeGraded(options: Pick<GradeOptions, 'root' | 'lab' | 'impl' | 'commands'>): string {
+export function describeGraded(options: Pick<GradeOptions, 'root' | 'lab' | 'impl' | 'commands' | 'tests'>): string {
   const folder = implDir({ impl: options.impl, root: options.root } as RunConfig, options.lab.dir);
   const parts = [path.relative(options.root, folder) || folder];
   for (const [program, command] of Object.entries(options.commands)) parts.push(`${program}: ${command}`);
-  return Object.keys(options.commands).length === Object.keys(options.lab.programs).length ? parts.slice(1).join('; ') : parts.join('; ');
+  const what = Object.keys(options.commands).length === Object.keys(options.lab.programs).length ? parts.slice(1).join('; ') : parts.join('; ');
+  // A score of some tests only must not read as a grade.
+  return options.tests?.length ? `${what}; only the tests whose name holds ${options.tests.map((t) => JSON.stringify(t)).join(' or ')}` : what;
 }
 
 function pruneOldRuns(runsDir: string): void {
@@ -186,8 +190,11 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
   });
   if (files.length === 0) throw new Error(`no test files for the phases selected (${options.phases.join(', ') || 'all'}) in labs/${lab.dir}`);
 
-  const escape = (id: string) => id.replace(/\./g, '\\.');
-  const testNamePattern = options.phases.length ? `^(?:${options.phases.map(escape).join('|')})(?:\\.\\d+)* ` : undefined;
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // A test's name begins with its phase's id; with --test, it must also hold one of the texts.
+  const phasePart = options.phases.length ? `(?:${options.phases.map(escape).join('|')})(?:\\.\\d+)* ` : '';
+  const testPart = options.tests?.length ? `(?=.*(?:${options.tests.map(escape).join('|')}))` : '';
+  const testNamePattern = phasePart || testPart ? `^${testPart}${phasePart}` : undefined;
   const graded = describeGraded(options);
   const reporter = new ProgressReporter(options.progress);
 

@@ -18,6 +18,21 @@ test('--phase runs only the phases selected, and the total counts only them', as
   cleanup(run);
 });
 
+test('--test runs only the tests whose name holds the text, says so, and a text that matches nothing is an error', async () => {
+  const run = await runGrader(['1', '--solution', '--test', 'every byte value', '--test', 'a line comes back']);
+  const ran = run.json.phases.flatMap((p) => p.tests).filter((t) => t.state !== 'skipped');
+  expect(ran.map((t) => t.name).sort()).toEqual(['1.1 a line comes back', '1.2 every byte value comes back unchanged']);
+  expect(ran.every((t) => t.state === 'passed')).toBe(true);
+  expect(run.json.phases.filter((p) => p.status === 'not run').map((p) => p.id)).toEqual(['1.3', '1.4', '1.5']);
+  expect(run.stdout).toContain('only the tests whose name holds "every byte value" or "a line comes back"');
+  // Some points of a phase, never its whole: the run is not full marks.
+  expect(run.json.score).toBeLessThan(run.json.maxScore);
+  cleanup(run);
+  const none = await execa(process.execPath, [...kitArgs(cli), '1', '--solution', '--phase', '1.1', '--test', 'no such test'], { cwd: root, reject: false });
+  expect(none.exitCode).toBe(2);
+  expect(none.stderr).toContain('no test of phase 1.1 of lab 1 (without --hidden) has a name holding "no such test"');
+});
+
 test('--repeat runs the selection N times and counts failures per phase', async () => {
   const run = await runGrader(['echo', '--impl', starter1, '--phase', '1.1', '--repeat', '2']);
   expect(run.stdout).toMatch(/run 1\/2: 0\/15/);

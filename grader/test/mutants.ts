@@ -123,7 +123,12 @@ export function applyMutant(mutant: Mutant): string {
 }
 
 /** Applies and grades one mutant on the phases its entries name. */
-export async function gradeMutant(mutant: Mutant): Promise<Outcome> {
+/**
+ * Grades one mutant on the phases its entries name. With `namedOnly`, a mutant whose entries are
+ * all full test names runs only those tests (--test), not the rest of their phases: it is caught
+ * or not the same way, but `alsoLost` can then name nothing (mutants.test.ts, where time counts).
+ */
+export async function gradeMutant(mutant: Mutant, options: { namedOnly?: boolean } = {}): Promise<Outcome> {
   const started = Date.now();
   const failed = (error: string): Outcome => ({ mutant, caught: false, missed: mutant.loses, alsoLost: [], error, durationMs: Date.now() - started });
   let dir: string;
@@ -139,7 +144,8 @@ export async function gradeMutant(mutant: Mutant): Promise<Outcome> {
     if (unknown.length > 0) return failed(`${mutant.file} names phases lab ${lab.number} does not have: ${unknown.join(', ')}`);
     const hidden = phases.some((id) => lab.phases.find((p) => p.id === id)?.hidden);
     const timeoutMs = 60_000 + phases.reduce((sum, id) => sum + 2 * (lab.phases.find((p) => p.id === id)?.timeoutMs ?? 30_000), 0);
-    const run = await runGrader([String(lab.number), '--impl', dir, ...(hidden ? ['--hidden'] : []), ...phases.flatMap((id) => ['--phase', id])], { timeoutMs });
+    const named = options.namedOnly && mutant.loses.every((entry) => entry.includes(' ')) ? mutant.loses.flatMap((entry) => ['--test', entry]) : [];
+    const run = await runGrader([String(lab.number), '--impl', dir, ...(hidden ? ['--hidden'] : []), ...phases.flatMap((id) => ['--phase', id]), ...named], { timeoutMs });
     const tests = run.json.phases.flatMap((p) => p.tests);
     // A test lost its points when it failed, or when its phase was not run because a phase it
     // needs failed (the student gets nothing for it either way).
