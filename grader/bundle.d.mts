@@ -3,6 +3,6 @@ export interface Bundle {
   file: string;
   temporary: boolean;
 }
-export function bundled(root: string, entry: string, options?: { folder: string; banner?: string }): Promise<Bundle>;
+export function bundled(root: string, entry: string, options?: { folder: string }): Promise<Bundle>;
 export function removeBundle(bundle: Bundle): void;
 export function importTypeScript(root: string, file: string): Promise<unknown>;

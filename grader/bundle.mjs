@@ -39,7 +39,7 @@ const ownUrl = {
  * place (Windows refuses to replace a file another process has open): the caller uses it once
  * and removes it with removeBundle().
  */
-export async function bundled(root, entry, { folder, banner } = { folder: 'modules' }) {
+export async function bundled(root, entry, { folder } = { folder: 'modules' }) {
   const key = createHash('sha1').update(entry).digest('hex').slice(0, 12);
   const dir = path.join(root, '.switchboard', folder);
   const out = path.join(dir, `${path.basename(entry).replace(/\.[cm]?ts$/, '')}-${key}.mjs`);
@@ -66,7 +66,6 @@ export async function bundled(root, entry, { folder, banner } = { folder: 'modul
     metafile: true,
     logLevel: 'silent',
     plugins: [ownUrl],
-    ...(banner ? { banner: { js: banner } } : {}),
   });
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs)) {

@@ -23,8 +23,8 @@
 //   5. a backup keeps what it acknowledged: no MISMATCH, in a term, for a record it acknowledged
 //      to that term's primary (its log or its digests changed);
 //   6. a snapshot ends at a record of the log: its term is that record's term, and its digest the
-//      log's digest there, as far as the committed records the grader saw (or the other
-//      replicas' logs) tell;
+//      log's digest there, as far as the committed records the grader saw (or, for the term, the
+//      log of a replica that reported that record committed) tell;
 //   7. to 9. lab 6's rules 2, 4 and 5.
 // Records are found by index, so a log that starts after a snapshot is read as it is.
 import { GradeFailure } from '../harness/wait.js';
@@ -77,7 +77,8 @@ const termOf = (payload: ValueMap) => (typeof payload.get('term') === 'bigint' ?
 /**
  * Lab 7: a snapshot's term and digest are those of the record it ends at (spec/07-consensus.md,
  * section 10), checked against the records a primary showed committed (the proxies saw their
- * bytes), or, for the term, against another replica's log that still holds that record.
+ * bytes), or, for the term, against the log of a replica that reported a commit index at or past
+ * that record and still holds it.
  */
 function snapshotsEndAtTheirRecord(history: History, logs: ReplicaLog[]): void {
   for (const log of logs) {

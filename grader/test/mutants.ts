@@ -122,7 +122,6 @@ export function applyMutant(mutant: Mutant): string {
   return target;
 }
 
-/** Applies and grades one mutant on the phases its entries name. */
 /**
  * Grades one mutant on the phases its entries name. With `namedOnly`, a mutant whose entries are
  * all full test names runs only those tests (--test), not the rest of their phases: it is caught
