@@ -39,6 +39,7 @@ interface Accept {
   what: string;
   action: () => void;
   fired: boolean;
+  wake?: () => void;
 }
 
 export class Points {
@@ -83,28 +84,40 @@ export class Points {
       // A point not reached by the end of its step is not waited for any longer.
       cancel: () => void this.points.delete(point),
       reached: async (timeoutMs: number) => {
-        const wait = scaled(timeoutMs);
-        const end = Date.now() + wait;
-        while (!point.fired) {
-          this.cluster.checkAlive();
-          const left = end - Date.now();
-          if (left <= 0) {
-            this.points.delete(point);
-            throw new GradeFailure(`the grader waited ${seconds(wait)} for the point "${what}", and the replicas never got there`);
-          }
-          await new Promise<void>((resolve) => {
-            point.wake = resolve;
-            setTimeout(resolve, Math.min(left, 200));
-          });
-        }
-        return point.fired;
+        await this.until(what, timeoutMs, () => point.fired !== undefined, (wake) => (point.wake = wake), () => this.points.delete(point));
+        return point.fired!;
       },
     };
   }
 
-  /** Runs `action` when proxy from→to next accepts a connection (replica `from` connected, again). */
-  onAccept(from: number, to: number, what: string, action: () => void): void {
-    this.accepts.add({ from, to, what, action, fired: false });
+  /**
+   * Runs `action` when proxy from→to next accepts a connection (replica `from` connected, again).
+   * Returns what waits for it.
+   */
+  onAccept(from: number, to: number, what: string, action: () => void): { reached: (timeoutMs: number) => Promise<void> } {
+    const accept: Accept = { from, to, what, action, fired: false };
+    this.accepts.add(accept);
+    return {
+      reached: (timeoutMs: number) => this.until(what, timeoutMs, () => accept.fired, (wake) => (accept.wake = wake), () => this.accepts.delete(accept)),
+    };
+  }
+
+  /** Waits until `fired()`, woken by the callback `setWake` installs (and every 200 ms, to check the replicas). */
+  private async until(what: string, timeoutMs: number, fired: () => boolean, setWake: (wake: () => void) => void, forget: () => void): Promise<void> {
+    const wait = scaled(timeoutMs);
+    const end = Date.now() + wait;
+    while (!fired()) {
+      this.cluster.checkAlive();
+      const left = end - Date.now();
+      if (left <= 0) {
+        forget();
+        throw new GradeFailure(`the grader waited ${seconds(wait)} for the point "${what}", and the replicas never got there`);
+      }
+      await new Promise<void>((resolve) => {
+        setWake(resolve);
+        setTimeout(resolve, Math.min(left, 200));
+      });
+    }
   }
 
   private accepted(from: number, to: number): void {
@@ -112,7 +125,9 @@ export class Points {
       if (a.from !== from || a.to !== to) continue;
       this.accepts.delete(a);
       this.cluster.history.note(`point: ${a.what}`);
+      a.fired = true;
       a.action();
+      a.wake?.();
     }
   }
 
