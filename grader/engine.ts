@@ -116,14 +116,28 @@ class ProgressReporter implements Reporter {
   }
 }
 
-/** vitest keeps the files in the order given: the lab's, so that a phase comes after those it needs (harness/needs.ts). */
-class InLabOrder {
-  async shard<T>(files: T[]): Promise<T[]> {
-    return files;
-  }
-  async sort<T>(files: T[]): Promise<T[]> {
-    return files;
-  }
+/**
+ * The order the two workers take the phase files in. A phase comes after those it needs (each
+ * waits for them: harness/needs.ts). Phases that need none of the selected ones go first, so the
+ * second worker runs one of them (a client phase, often slow but light) while the first phase
+ * runs, instead of waiting for it. Within each group, the lab's order.
+ */
+function phaseOrder(lab: LabSpec, selected: PhaseSpec[]) {
+  const ids = new Set(selected.map((p) => p.id));
+  const rank = (file: string): number => {
+    const index = lab.phases.findIndex((p) => p.id === phaseOfFile(file));
+    if (index < 0) return Number.MAX_SAFE_INTEGER;
+    const waits = (lab.phases[index]!.needs ?? []).some((id) => ids.has(id));
+    return (waits ? lab.phases.length : 0) + index;
+  };
+  return class {
+    async shard<T>(files: T[]): Promise<T[]> {
+      return files;
+    }
+    async sort<T extends { moduleId: string }>(files: T[]): Promise<T[]> {
+      return [...files].sort((a, b) => rank(a.moduleId) - rank(b.moduleId));
+    }
+  };
 }
 
 /** Marks each phase as its file ends, for the phases that wait for it (harness/needs.ts). */
@@ -206,7 +220,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       watch: false,
       include: files.map((f) => path.relative(root, f).split(path.sep).join('/')),
       reporters: [reporter, new PhaseMarks(runDir)],
-      sequence: { sequencer: InLabOrder },
+      sequence: { sequencer: phaseOrder(lab, selected) },
       testNamePattern,
       pool: 'forks',
       maxWorkers: 2,
@@ -239,7 +253,7 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
       if (existsSync(entry)) await buildProgram(entry, buildDir(config), { confineTo: confined ? folder : undefined }).catch(() => (built = false));
     }
     if (confined && built) checking = typeErrors(root, entries, folder);
-    // Every selected phase at once, in the lab's order; each waits for those it needs (harness/needs.ts).
+    // Every selected phase at once, in phaseOrder's order; each waits for those it needs (harness/needs.ts).
     rmSync(path.join(runDir, 'phases'), { recursive: true, force: true });
     const order = (spec: { moduleId: string }) => selected.findIndex((phase) => phase.id === phaseOfFile(spec.moduleId));
     const specs = (await vitest.globTestSpecifications()).filter((spec) => order(spec) >= 0).sort((a, b) => order(a) - order(b));

@@ -141,10 +141,19 @@ export class FakeServer {
     return conn;
   }
 
-  /** Stops listening and ends every connection it accepted: "the server went away". */
-  async close(): Promise<void> {
+  /**
+   * "The server went away": stops listening and ends every connection it accepted, but keeps its
+   * port claimed until the test ends, so that nothing else listens there: the program's attempts
+   * to connect are refused, as a dead server's are.
+   */
+  async away(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Stops listening for good, ends every connection and gives its port back. */
+  async close(): Promise<void> {
+    await this.away();
     this.claim?.release();
   }
 }

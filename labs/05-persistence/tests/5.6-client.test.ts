@@ -33,7 +33,7 @@ async function reconnected(h: Harness, client: Proc, fake: FakeServer, n: number
   return link;
 }
 
-test('when the server goes away, the client connects again, logs in again and shows what waits; a frame over the maximum still ends it with status 1', { points: 4 }, async (h) => {
+test('when the server goes away, the client connects again, logs in again and shows what waits; a frame over the maximum still ends it with status 1', { points: 3 }, async (h) => {
   const { client, fake, link } = await clientWithFakeServer(h);
   await loggedInAsBob(client, link);
   link.conn.send(message(T.MESSAGE, msg('alice', 5n, 'before the crash')));
@@ -60,7 +60,7 @@ test('when the server goes away, the client connects again, logs in again and sh
   await client.expectExit(1, { what: 'to print a message and exit with status 1: the server sent a frame over the maximum (spec/03-protocol.md, section 12, rule 5)' });
 });
 
-test('a request that got no reply is not sent again; commands typed around the drop go out in order', { points: 3 }, async (h) => {
+test('a request that got no reply is not sent again; commands typed around the drop go out in order', { points: 2 }, async (h) => {
   const { client, fake, link } = await clientWithFakeServer(h);
   await loggedInAsBob(client, link);
   client.send('send alice lost in the crash\n');
@@ -133,5 +133,22 @@ test('the client across a kill -9 of your server: every message shown exactly on
     lines.push(line);
     if (line === `message ${after} from alice: after the crash`) break;
     if (/^message /.test(line)) throw new GradeFailure(`after the reconnection the client printed ${JSON.stringify(line)} again: it was shown before the crash (spec section 10, rule 4)`);
+  }
+});
+
+test('while the server is away the client keeps trying for 30 s, then gives up with status 1', { points: 2, timeoutMs: 120_000 }, async (h) => {
+  const { client, fake, link } = await clientWithFakeServer(h);
+  await loggedInAsBob(client, link);
+  // Away for good, every attempt refused as a server that is down refuses it (the port stays the
+  // grader's). The client tries for 30 s from the moment it sees the drop, which is after this.
+  await fake.away();
+  const away = Date.now();
+  await client.expectExit(1, {
+    what: 'to give up and exit with status 1 once the server had been away for 30 s (spec section 10, rule 1)',
+    timeoutMs: 60_000,
+  });
+  const gaveUpAfter = (Date.now() - away) / 1000;
+  if (gaveUpAfter < 20) {
+    throw new GradeFailure(`the client gave up ${gaveUpAfter.toFixed(1)} s after the server went away: it must keep trying to connect, at least every 500 ms, for 30 s (spec section 10, rule 1)${client.tailText()}`);
   }
 });
