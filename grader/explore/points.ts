@@ -38,6 +38,9 @@ interface Accept {
   to: number;
   what: string;
   action: () => void;
+  /** The action ran (at the first accept). */
+  acted: boolean;
+  /** A connection accepted since reached the target. */
   fired: boolean;
   wake?: () => void;
 }
@@ -55,6 +58,10 @@ export class Points {
           accepted: (link, client) => {
             inner?.accepted(link, client);
             this.accepted(from.id, to);
+          },
+          connected: (link) => {
+            inner?.connected?.(link);
+            this.connected(from.id, to);
           },
           arrived: (link, direction: Direction, chunk) => {
             inner?.arrived(link, direction, chunk);
@@ -91,11 +98,13 @@ export class Points {
   }
 
   /**
-   * Runs `action` when proxy from→to next accepts a connection (replica `from` connected, again).
-   * Returns what waits for it.
+   * Runs `action` when proxy from→to next accepts a connection (replica `from` connecting, again).
+   * Returns what waits until such a connection reached replica `to` too: only then has replica
+   * `from` surely seen it open (one the proxy accepted while `to` was down is reset, and the
+   * connecting replica may take it for a refused attempt).
    */
   onAccept(from: number, to: number, what: string, action: () => void): { reached: (timeoutMs: number) => Promise<void> } {
-    const accept: Accept = { from, to, what, action, fired: false };
+    const accept: Accept = { from, to, what, action, acted: false, fired: false };
     this.accepts.add(accept);
     return {
       reached: (timeoutMs: number) => this.until(what, timeoutMs, () => accept.fired, (wake) => (accept.wake = wake), () => this.accepts.delete(accept)),
@@ -121,12 +130,19 @@ export class Points {
   }
 
   private accepted(from: number, to: number): void {
+    for (const a of this.accepts) {
+      if (a.from !== from || a.to !== to || a.acted) continue;
+      a.acted = true;
+      a.action();
+    }
+  }
+
+  private connected(from: number, to: number): void {
     for (const a of [...this.accepts]) {
-      if (a.from !== from || a.to !== to) continue;
+      if (a.from !== from || a.to !== to || !a.acted) continue;
       this.accepts.delete(a);
       this.cluster.history.note(`point: ${a.what}`);
       a.fired = true;
-      a.action();
       a.wake?.();
     }
   }

@@ -21,6 +21,12 @@ interface Link {
 export interface ProxyObserver {
   /** A new connection, from the socket `client` on the proxy's side. */
   accepted(link: number, client: net.Socket): void;
+  /**
+   * The proxy's own connection to the target opened for `link`: the connecting program now has a
+   * connection that works. (An accepted one whose target refuses is reset, and the program may
+   * never see it open.)
+   */
+  connected?(link: number): void;
   arrived(link: number, direction: Direction, chunk: Buffer): void;
   delivered(link: number, direction: Direction, chunk: Buffer): void;
   dropped(link: number, direction: Direction, chunk: Buffer, why: string): void;
@@ -73,6 +79,7 @@ export class FaultProxy {
     const link: Link = { id: ++this.linkCount, client, upstream, held: { forward: [], backward: [] } };
     this.links.add(link);
     this.observer?.accepted(link.id, client);
+    upstream.once('connect', () => this.observer?.connected?.(link.id));
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.pass(link, 'forward', chunk));

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { FaultProxy } from '../harness/proxy.js';
+import { freePort } from '../harness/ports.js';
 import { Points } from '../explore/points.js';
 import { scheduleCount } from '../explore/explorer.js';
 import { History } from '../replication/history.js';
@@ -82,6 +83,38 @@ test('a point on a reconnect acts when the proxy accepts the connection', async 
   const socket = net.connect(proxy.port, '127.0.0.1');
   cleanups.push(() => void socket.destroy());
   await until(() => accepted, 'the point on the accept');
+});
+
+test('a point on a reconnect is reached only once a connection gets through to the target, not when the proxy accepts one it must reset', async () => {
+  // Replica 2 down: the proxy accepts replica 1's connection, then resets it.
+  const port = await freePort();
+  const proxy = new FaultProxy(port);
+  await proxy.listen();
+  cleanups.push(() => proxy.close());
+  const history = new History();
+  const cluster = { members: [{ id: 1, proxies: new Map([[2, proxy]]) }], history, checkAlive: () => undefined } as unknown as Pick<Cluster, 'members' | 'history' | 'checkAlive'>;
+  const points = new Points(cluster);
+  let acted = 0;
+  const point = points.onAccept(1, 2, 'replica 1 connected to replica 2 again', () => acted++);
+  let reached = false;
+  void point.reached(10_000).then(() => (reached = true));
+  const connectOnce = () =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect(proxy.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+      socket.on('connect', () => setTimeout(() => socket.destroy(), 200));
+    });
+  await connectOnce();
+  expect(acted).toBe(1);
+  expect(reached).toBe(false);
+  // Replica 2 back: the next connection gets through.
+  const server = net.createServer((socket) => socket.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  await connectOnce();
+  await until(() => reached, 'the point once a connection reached replica 2');
+  expect(acted).toBe(1);
 });
 
 test('SWITCHBOARD_EXPLORE sets the number of schedules, and a wrong one is refused', () => {
