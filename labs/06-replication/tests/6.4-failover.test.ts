@@ -4,7 +4,7 @@ import { GradeFailure, phase, type Harness, type Proc } from '../../../grader/ha
 import type { FaultProxy } from '../../../grader/harness/proxy.js';
 import { readAll, type Msg } from '../../05-persistence/tests/durable.js';
 import { MessageDecoder } from './wire.js';
-import { Peer, T, Writer, loggedIn, loggedInAnyCount, makeAccounts, map, newCluster, show, type Cluster } from './replicated.js';
+import { Peer, T, Writer, loggedIn, loggedInAnyCount, makeAccounts, map, message, newCluster, show, type Cluster } from './replicated.js';
 
 const test = phase(lab, '6.4');
 
@@ -41,7 +41,7 @@ async function expectOnce(h: Harness, cluster: Cluster, id: number, texts: strin
   return got;
 }
 
-test('a SEND sent again with the same client and seq is applied once, and gets the same id', { points: 5 }, async (h) => {
+test('a SEND sent again with the same client and seq is applied once, and gets the same id', { points: 4 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob', 'carol']);
@@ -114,7 +114,7 @@ test('grader clients send what is unacknowledged again after the primary is kill
   await cluster.finish();
 });
 
-test("the lab's client follows the primary, sends a SEND in flight again, and keeps trying while every replica is down: each message once", { points: 5 }, async (h) => {
+test("the lab's client follows the primary, sends a SEND in flight again, and keeps trying while every replica is down: each message once", { points: 4 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob', 'carol']);
@@ -259,4 +259,27 @@ test("the lab's client with a hundred SENDs typed at once: at most 64 unacknowle
   await cluster.restart(primary);
   await cluster.waitCaughtUp();
   await cluster.finish();
+});
+
+test("the lab's client with every replica away tries for 30 s, then gives up with status 1", { points: 2, timeoutMs: 120_000 }, async (h) => {
+  // Three fake replicas, which the grader plays; the first one is the primary until they all go.
+  const fakes = [await h.fakeServer(), await h.fakeServer(), await h.fakeServer()];
+  const client = await h.start('client', { params: { replicas: fakes.map((f, i) => `${i + 1}=127.0.0.1:${f.port}`).join(',') } });
+  const link = new Peer(await fakes[0]!.accept({ from: client, what: 'the client to connect to the first replica of its list' }), h);
+  client.send('login bob pw\n');
+  await link.expectFrame(T.LOGIN, map({ name: 'bob', password: 'pw' }), 'the LOGIN request for "login bob pw"');
+  link.conn.send(message(T.LOGGED_IN, map({ name: 'bob', waiting: 0n })));
+  await client.expectNextLine('logged in as bob, 0 waiting');
+  // Every replica away for good, each attempt refused as a dead server's is (the ports stay the
+  // grader's). The client goes round its list for 30 s from the drop, which it sees after this.
+  for (const fake of fakes) await fake.away();
+  const away = Date.now();
+  await client.expectExit(1, {
+    what: 'to give up and exit with status 1 once every replica had been away for 30 s (spec section 8, rule 3)',
+    timeoutMs: 60_000,
+  });
+  const gaveUpAfter = (Date.now() - away) / 1000;
+  if (gaveUpAfter < 20) {
+    throw new GradeFailure(`the client gave up ${gaveUpAfter.toFixed(1)} s after every replica went away: it must keep trying round its list, an attempt at least every 500 ms, for 30 s (spec section 8, rule 3)${client.tailText()}`);
+  }
 });
