@@ -256,7 +256,8 @@ export async function grade(options: GradeOptions): Promise<RunResult> {
     // Every selected phase at once, in phaseOrder's order; each waits for those it needs (harness/needs.ts).
     rmSync(path.join(runDir, 'phases'), { recursive: true, force: true });
     const order = (spec: { moduleId: string }) => selected.findIndex((phase) => phase.id === phaseOfFile(spec.moduleId));
-    const specs = (await vitest.globTestSpecifications()).filter((spec) => order(spec) >= 0).sort((a, b) => order(a) - order(b));
+    // The order is phaseOrder's (vitest's sequencer sorts what it is given).
+    const specs = (await vitest.globTestSpecifications()).filter((spec) => order(spec) >= 0);
     const result = await vitest.runTestSpecifications(specs, false);
     // What vitest returns may include modules of earlier runs (watch mode): keep those of this one.
     const modules = new Map<string, TestModule>();

@@ -97,7 +97,7 @@ test('a point on a reconnect is reached only once a connection gets through to t
   let acted = 0;
   const point = points.onAccept(1, 2, 'replica 1 connected to replica 2 again', () => acted++);
   let reached = false;
-  void point.reached(10_000).then(() => (reached = true));
+  void point.reached(10_000).then(() => (reached = true), () => undefined);
   const connectOnce = () =>
     new Promise<void>((resolve) => {
       const socket = net.connect(proxy.port, '127.0.0.1');

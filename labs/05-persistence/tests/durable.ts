@@ -107,3 +107,16 @@ export function describeMessages(messages: Msg[], max = 6): string {
   const shown = messages.slice(0, max).map((m) => `${m.id} ${JSON.stringify(m.text)} from ${m.from}`);
   return `${shown.join(', ')}${messages.length > max ? `, ... (${messages.length} in all)` : ''}`;
 }
+
+/**
+ * The grader made the client's server (`gone`: "the server", "every replica") go away for good at
+ * `since`, refusing every attempt: the client tries for 30 s from the drop (`how`: "trying to
+ * connect"), then exits with status 1. Required between 20 and 60 s after `since`.
+ */
+export async function expectGivesUp(client: Proc, since: number, gone: string, how: string, rule: string): Promise<void> {
+  await client.expectExit(1, { what: `to give up and exit with status 1 once ${gone} had been away for 30 s (${rule})`, timeoutMs: 60_000 });
+  const after = (Date.now() - since) / 1000;
+  if (after < 20) {
+    throw new GradeFailure(`the client gave up ${after.toFixed(1)} s after ${gone} went away: it must keep ${how}, an attempt at least every 500 ms, for 30 s (${rule})${client.tailText()}`);
+  }
+}
