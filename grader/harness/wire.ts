@@ -182,6 +182,15 @@ export class Conn {
     this.flushed = new Promise((resolve) => this.socket.write(data, () => resolve()));
   }
 
+  /** Sends `data`; resolves true once the operating system has taken all of it, false if the write failed. */
+  write(data: Buffer | string): Promise<boolean> {
+    this.transcript?.sent(this.name, data);
+    this.trace?.sent(data);
+    const written = new Promise<boolean>((resolve) => this.socket.write(data, (error) => resolve(!error)));
+    this.flushed = written.then(() => undefined);
+    return written;
+  }
+
   /** Sends `data` in pieces of `size` bytes, each written on its own, so they tend to arrive in separate reads. */
   async sendInPieces(data: Buffer | string, size = 1, gapMs = 1): Promise<void> {
     const all = Buffer.from(data);

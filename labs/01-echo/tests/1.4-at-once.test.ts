@@ -3,8 +3,7 @@ import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
-import { tcpSockets } from '../../../grader/harness/procfs.js';
-import { KiB, MiB, expectEcho, pattern, tcpSetting } from './streams.js';
+import { KiB, MiB, expectEcho, heldByOs, pattern, tcpSetting } from './streams.js';
 
 const test = phase(lab, '1.4');
 
@@ -57,25 +56,14 @@ function pump(conn: Conn, total: number): () => number {
   let accepted = 0;
   const next = () => {
     if (accepted >= total || conn.socket.destroyed) return;
-    conn.socket.write(piece, (error) => {
-      if (error) return;
+    void conn.write(piece).then((written) => {
+      if (!written) return;
       accepted += piece.length;
       next();
     });
   };
   next();
   return () => accepted;
-}
-
-/**
- * Bytes the operating system holds on `conn`'s connection, both ways: each end's send and receive
- * queues. Linux says (/proc/net/tcp); elsewhere undefined.
- */
-function heldByOs(conn: Conn): number | undefined {
-  const [ours, theirs] = [conn.socket.localPort, conn.socket.remotePort];
-  const ends = tcpSockets((r) => r.state === '01' && ((r.localPort === ours && r.remotePort === theirs) || (r.localPort === theirs && r.remotePort === ours)), 2);
-  if (!ends || ends.length < 2) return undefined;
-  return ends.reduce((sum, end) => sum + end.sendQueue + end.receiveQueue, 0);
 }
 
 test('a client that never reads costs the server bounded memory', { points: 6 }, async (h) => {

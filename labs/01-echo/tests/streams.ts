@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { GradeFailure, Random } from '../../../grader/harness/index.js';
 import type { Conn, Harness, Proc } from '../../../grader/harness/index.js';
 import { firstDifference, hexDiff } from '../../../grader/harness/show.js';
+import { tcpSockets } from '../../../grader/harness/procfs.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -63,6 +64,17 @@ export function tcpSetting(name: 'tcp_wmem' | 'tcp_rmem', which: 0 | 1 | 2): num
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Bytes the operating system holds on `conn`'s connection, both ways: each end's send and receive
+ * queues. Linux says (/proc/net/tcp); elsewhere undefined.
+ */
+export function heldByOs(conn: Conn): number | undefined {
+  const [ours, theirs] = [conn.socket.localPort, conn.socket.remotePort];
+  const ends = tcpSockets((r) => r.state === '01' && ((r.localPort === ours && r.remotePort === theirs) || (r.localPort === theirs && r.remotePort === ours)), 2);
+  if (!ends || ends.length < 2) return undefined;
+  return ends.reduce((sum, end) => sum + end.sendQueue + end.receiveQueue, 0);
 }
 
 /** Sizes from `low` to `high`, each size about as likely as its double. */
@@ -153,6 +165,28 @@ async function play(h: Harness, server: Proc, n: number, kind: Kind, random: Ran
     await write(backsUp(logSize(random, MiB, 3 * MiB)), 4 * KiB, 256 * KiB);
     await pauseReading(random.int(10, 150));
   };
+  /**
+   * Writes, reading nothing, until the server holds echo of its own, more than one read's worth:
+   * one piece at a time, each once the OS took the one before, so that what left the grader's
+   * socket is known. On Linux, where the kernel says what its buffers hold, until what is in none
+   * of them (so inside the server) reaches a size drawn from 96 KiB to 768 KiB, whatever the
+   * buffers' sizes, which grow as they are used; elsewhere a little more than the OS holds. It
+   * stops too once the server takes no more for half a second, as a server that holds less does.
+   */
+  const fillServer = async () => {
+    const enough = backsUp(logSize(random, 192 * KiB, 1280 * KiB));
+    const inside = logSize(random, 96 * KiB, 768 * KiB);
+    say(`writes until the server holds ${inside} bytes of its own or takes no more (where the OS does not say, ${enough} bytes), in pieces of 4 KiB..256 KiB`);
+    for (let taken = 0; taken < 64 * MiB; ) {
+      const size = logSize(random, 4 * KiB, 256 * KiB);
+      const piece = pattern(salt, sent, size);
+      sent += size;
+      if (!(await Promise.race([conn.write(piece), delay(500).then(() => false)]))) return;
+      taken += size;
+      const held = heldByOs(conn);
+      if (held === undefined ? taken >= enough : taken - held >= inside) return;
+    }
+  };
   const halfClose = () => {
     say('closes its side (FIN)');
     conn.end();
@@ -183,7 +217,7 @@ async function play(h: Harness, server: Proc, n: number, kind: Kind, random: Ran
       // A little more than the OS holds: the server reads the FIN with echo of its own still to
       // send, or (past the 1 MiB it may hold) stops reading before the FIN.
       conn.socket.pause();
-      await write(backsUp(logSize(random, 192 * KiB, 1280 * KiB)), 4 * KiB, 256 * KiB);
+      await fillServer();
       halfClose();
       await pauseReading(random.int(0, 200));
       await readSlowly(random.int(0, 300));
