@@ -7,8 +7,8 @@
 // Holding pushes and replies in one list keeps their order on the connection as lab 3 had it.
 //
 // A held frame that carries messages (a push, a MESSAGES reply) delivers them only when it is
-// written; then the service records the delivery. If the connection closes first, the messages
-// were not delivered, and the service queues them again.
+// written; then the service records the delivery. If the connection closes first, or the write
+// fails, the messages were not delivered, and the service queues them again.
 import type net from 'node:net';
 import { FrameReader, FrameTooLarge, encodeFrame, type Frame } from './frames.js';
 import { decodeValue } from './decode.js';
@@ -37,13 +37,21 @@ export function serveConnection(socket: net.Socket, service: Service, outbox: Ou
       // Those ready go out in one system call: small writes one after another would wait on each
       // other's acknowledgements (Nagle's algorithm against the client's delayed ACK).
       socket.cork();
+      const written: bigint[][] = [];
       while (held.length > 0 && held[0]!.needs <= durable) {
         const { frame, delivers } = held.shift()!;
         // A client that does not read stops us reading its requests (see 'drain').
         if (!socket.write(frame)) socket.pause();
-        if (delivers.length > 0) service.delivered(delivers);
+        if (delivers.length > 0) written.push(delivers);
       }
       socket.uncork();
+      // The writes happen at uncork. One the operating system refused (the client reset the
+      // connection while these frames were held, and we have not read the reset yet) wrote
+      // nothing: its messages wait again. Otherwise they are delivered, and recorded.
+      for (const delivers of written) {
+        if (socket.writable) service.delivered(delivers);
+        else service.undelivered(delivers);
+      }
       if (held.length > 0) return true;
       if (closing) finishClosing();
       else if (peerEnded) socket.end();

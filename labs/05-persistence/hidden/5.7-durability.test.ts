@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from './lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { Peer, T, createAccount, login, map, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
+import { Peer, T, createAccount, describeMessages, login, loginAnyCount, map, readAll, sendMessage, startServer, stopCleanly, takePushes } from '../tests/durable.js';
 import { intactAt } from '../tests/logfile.js';
 import { decodeValue } from '../../03-protocol/tests/wire.js';
 import { paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
@@ -19,16 +19,20 @@ import { checkAll, exploreCount, pick } from '../../../grader/explore/crash-stat
 
 const test = phase(lab, '5.7');
 
+/** The strace command that writes its record to `file`; fails the test, saying why, where there is none. */
+async function straceOrFail(file: string): Promise<string[]> {
+  const prefix = await straceCommand(file);
+  if (prefix) return prefix;
+  throw new GradeFailure(
+    process.platform === 'linux'
+      ? 'this phase needs strace, which is not installed here (apt-get install strace): it scores nothing without it, since nothing else can see a sync'
+      : `this phase runs the server under strace, which exists only on Linux (this is ${process.platform}): it scores nothing here`,
+  );
+}
+
 async function tracedServer(h: Harness, compactAfter?: number) {
   const file = path.join(h.logDir, 'strace.txt');
-  const prefix = await straceCommand(file);
-  if (!prefix) {
-    throw new GradeFailure(
-      process.platform === 'linux'
-        ? 'this phase needs strace, which is not installed here (apt-get install strace): it scores nothing without it, since nothing else can see a sync'
-        : `this phase runs the server under strace, which exists only on Linux (this is ${process.platform}): it scores nothing here`,
-    );
-  }
+  const prefix = await straceOrFail(file);
   const { server, dir } = await startServer(h, { compactAfter, prefix, readyTimeoutMs: 20_000 });
   return { server, dir, file };
 }
@@ -247,6 +251,52 @@ test('power cuts at every point of the system-call record: what was synced befor
   const chosen = pick(states, traced, h.random);
   h.note(`${states.length} crash states at ${points.size} points of the trace (${acks.size} replies); the server starts on ${chosen.length} of them (seed ${h.config.seed}; --explore N for more)`);
   await checkAll(chosen, 2, (state, n) => checkCrashState(h, recording, state, n, chosen.length));
+});
+
+// Spec section 7: a frame never written delivered nothing. The window between a push being made
+// and being written is the sync it waits for, a few milliseconds; strace stretches every sync of
+// the server to `slowSyncMs` (it delays each fsync and fdatasync as it enters), so that a reset
+// of the recipient sent right after the SEND reaches the server while the push is surely held.
+// No frame can be written before the sync ends, so the grader never counts a frame that was
+// written and lost in the reset against the server.
+const slowSyncMs = 200;
+
+test('a push held for the sync when its recipient\'s connection resets delivered nothing: the message waits', { points: 2 }, async (h) => {
+  const file = path.join(h.logDir, 'strace-slow-syncs.txt');
+  await straceOrFail(file);
+  const slow = ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync', '-e', `inject=fsync,fdatasync:delay_enter=${slowSyncMs * 1000}`, '-o', file];
+  const { server } = await startServer(h, { prefix: slow, readyTimeoutMs: 20_000 });
+  const alice = await Peer.connect(h, server, { name: 'alice' });
+  await createAccount(alice, 'alice');
+  await createAccount(alice, 'bob');
+  await login(alice, 'alice');
+  h.note(`every sync of the server takes ${slowSyncMs} ms more (strace): a push waits that long for its record`);
+  let waiting: { id: bigint; text: string } | undefined;
+  for (let round = 1; round <= 5; round++) {
+    const bob = await Peer.connect(h, server, { name: `bob, connection ${round}` });
+    bob.send(T.LOGIN, map({ name: 'bob', password: 'pw-bob' }));
+    const frame = await bob.readReply('LOGGED_IN for bob');
+    if (frame.type !== BigInt(T.LOGGED_IN)) throw new GradeFailure(`bob could not log in: ${bob.describe(frame)}`);
+    // What the last round's push carried waits for bob now, and nothing else.
+    const got = [...takePushes(bob), ...(await readAll(bob))];
+    const want = waiting ? [{ from: 'alice', ...waiting }] : [];
+    if (got.length !== want.length || got.some((m, i) => m.id !== want[i]!.id || m.text !== want[i]!.text)) {
+      throw new GradeFailure(
+        `bob logged in again and found ${got.length ? describeMessages(got) : 'nothing'}; expected ${want.length ? describeMessages(want) : 'nothing'}. ${waiting ? `Message ${waiting.id} was pushed to bob's last connection while the push waited for the sync of its record, and that connection was reset before the sync ended: the push was never written, so it delivered nothing and the message waits again (spec section 7)` : ''}`,
+      );
+    }
+    const text = `pushed, then reset ${round}`;
+    // The SEND goes out, then at once bob's reset: the server reads the SEND first and makes the
+    // push, which waits for the slow sync; the reset comes long before that ends.
+    const sent = sendMessage(alice, 'bob', text);
+    await bob.conn.reset();
+    waiting = { id: await sent, text };
+  }
+  const last = await loginAnyCount(h, server, 'bob', 'after the last reset');
+  const got = [...takePushes(last), ...(await readAll(last))];
+  if (got.length !== 1 || got[0]!.id !== waiting!.id) {
+    throw new GradeFailure(`bob logged in after the last reset and found ${got.length ? describeMessages(got) : 'nothing'}; expected message ${waiting!.id}, whose push was never written (spec section 7)`);
+  }
 });
 
 /** What the server wrote to each socket, in order, with the call that wrote each byte. */
