@@ -282,7 +282,7 @@ test('a push held for the sync when its recipient\'s connection resets delivered
     const want = waiting ? [{ from: 'alice', ...waiting }] : [];
     if (got.length !== want.length || got.some((m, i) => m.id !== want[i]!.id || m.text !== want[i]!.text)) {
       throw new GradeFailure(
-        `bob logged in again and found ${got.length ? describeMessages(got) : 'nothing'}; expected ${want.length ? describeMessages(want) : 'nothing'}. ${waiting ? `Message ${waiting.id} was pushed to bob's last connection while the push waited for the sync of its record, and that connection was reset before the sync ended: the push was never written, so it delivered nothing and the message waits again (spec section 7)` : ''}`,
+        `bob logged in again and found ${got.length ? describeMessages(got) : 'nothing'}; expected ${want.length ? describeMessages(want) : 'nothing'}. ${waiting ? `Alice sent message ${waiting.id} to bob, and bob's last connection was reset right after, while any push of it still had to wait for the sync of its record (each sync takes ${slowSyncMs} ms more here): such a push was never written, so it delivered nothing, and the message waits for bob's next login (spec section 7). A server that wrote the push before the sync ended breaks section 6 instead` : ''}`,
       );
     }
     const text = `pushed, then reset ${round}`;
@@ -295,7 +295,7 @@ test('a push held for the sync when its recipient\'s connection resets delivered
   const last = await loginAnyCount(h, server, 'bob', 'after the last reset');
   const got = [...takePushes(last), ...(await readAll(last))];
   if (got.length !== 1 || got[0]!.id !== waiting!.id) {
-    throw new GradeFailure(`bob logged in after the last reset and found ${got.length ? describeMessages(got) : 'nothing'}; expected message ${waiting!.id}, whose push was never written (spec section 7)`);
+    throw new GradeFailure(`bob logged in after the last reset and found ${got.length ? describeMessages(got) : 'nothing'}; expected message ${waiting!.id}, sent just before bob's connection was reset: a push of it that waited for its sync was never written (spec section 7)`);
   }
 });
 
