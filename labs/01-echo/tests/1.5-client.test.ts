@@ -10,9 +10,11 @@ test('lines typed are sent, and the replies printed', { points: 6 }, async (h) =
   const fake = await h.fakeServer();
   const client = await h.start('client', { params: { port: fake.port } });
   const link = await fake.accept({ from: client, what: 'the client to connect' });
-  for (const line of ['hello', 'ünïcödé ✓', 'three words here']) {
-    client.send(`${line}\n`);
-    await link.expectLine(line, { what: `the line typed into the client: "${line}"` });
+  // The last one typed with a Windows line end: "\r\n" ends a line as "\n" does (spec section 4, item 1).
+  const typed: [string, string][] = [['hello', '\n'], ['ünïcödé ✓', '\n'], ['three words here', '\n'], ['typed on Windows', '\r\n']];
+  for (const [line, end] of typed) {
+    client.send(`${line}${end}`);
+    await link.expectLine(line, { what: `the line typed into the client: "${line}"${end === '\r\n' ? ', sent without the "\\r" of its "\\r\\n"' : ''}` });
     link.send(`${line}\n`);
     await client.expectNextLine(line, { what: `the server's reply "${line}" printed` });
   }
