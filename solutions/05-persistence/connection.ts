@@ -45,9 +45,9 @@ export function serveConnection(socket: net.Socket, service: Service, outbox: Ou
         if (delivers.length > 0) written.push(delivers);
       }
       socket.uncork();
-      // The writes happen at uncork. One the operating system refused (the client reset the
-      // connection while these frames were held, and we have not read the reset yet) wrote
-      // nothing: its messages wait again. Otherwise they are delivered, and recorded.
+      // The writes happen at uncork. One the operating system refused wrote nothing: the client
+      // reset the connection while these frames were held (a reset after bytes we had not read
+      // yet reads as a plain end of stream). Its messages wait again; the others are delivered.
       for (const delivers of written) {
         if (socket.writable) service.delivered(delivers);
         else service.undelivered(delivers);

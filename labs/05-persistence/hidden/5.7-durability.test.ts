@@ -261,7 +261,7 @@ test('power cuts at every point of the system-call record: what was synced befor
 // written and lost in the reset against the server.
 const slowSyncMs = 200;
 
-test('a push held for the sync when its recipient\'s connection resets delivered nothing: the message waits', { points: 2 }, async (h) => {
+test('frames held for the sync when their connection resets delivered nothing: the messages wait, in their order', { points: 3 }, async (h) => {
   const file = path.join(h.logDir, 'strace-slow-syncs.txt');
   await straceOrFail(file);
   const slow = ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync', '-e', `inject=fsync,fdatasync:delay_enter=${slowSyncMs * 1000}`, '-o', file];
@@ -296,6 +296,32 @@ test('a push held for the sync when its recipient\'s connection resets delivered
   const got = [...takePushes(last), ...(await readAll(last))];
   if (got.length !== 1 || got[0]!.id !== waiting!.id) {
     throw new GradeFailure(`bob logged in after the last reset and found ${got.length ? describeMessages(got) : 'nothing'}; expected message ${waiting!.id}, sent just before bob's connection was reset: a push of it that waited for its sync was never written (spec section 7)`);
+  }
+
+  // A READ reply too. Three messages wait for carol; she sends herself one and reads two at once,
+  // so that the reply waits behind the SENT, which waits for the sync; a message from alice comes
+  // meanwhile, and carol's connection is reset. The reply was never written: the two it showed
+  // wait again in their place by id, ahead of the ones that came after them.
+  await createAccount(alice, 'carol');
+  for (let round = 1; round <= 3; round++) {
+    const waitingTexts = [1, 2, 3].map((i) => `waiting ${round}.${i}`);
+    const texts = [...waitingTexts, `to herself ${round}`, `meanwhile ${round}`];
+    for (const text of waitingTexts) await sendMessage(alice, 'carol', text);
+    const carol = await loginAnyCount(h, server, 'carol', `before reset ${round}`);
+    carol.send(T.SEND, map({ to: 'carol', text: texts[3]! }));
+    carol.send(T.READ, map({ limit: 2n }));
+    const meanwhile = sendMessage(alice, 'carol', texts[4]!);
+    await carol.conn.reset();
+    await meanwhile;
+    const again = await loginAnyCount(h, server, 'carol', `after reset ${round}`);
+    const found = [...takePushes(again), ...(await readAll(again))];
+    const byId = found.every((m, i) => i === 0 || m.id > found[i - 1]!.id);
+    if ([...found.map((m) => m.text)].sort().join('\n') !== [...texts].sort().join('\n') || !byId) {
+      throw new GradeFailure(
+        `carol logged in after her connection was reset and found ${found.length ? describeMessages(found) : 'nothing'}; expected ${texts.map((t) => JSON.stringify(t)).join(', ')}, oldest id first. Her READ's reply showed the first two and waited behind the SENT for "${texts[3]}", whose record was being synced (each sync takes ${slowSyncMs} ms more here); the reset came first, so the reply was never written: its messages wait again in their place by id, ahead of newer ones (spec section 7)`,
+      );
+    }
+    await again.conn.reset();
   }
 });
 
