@@ -39,7 +39,13 @@ export function serveConnection(socket: net.Socket, replica: Replica): void {
         const { frame, delivers } = held.shift()!;
         // A client that does not read stops us reading its requests (see 'drain').
         if (!socket.write(frame)) socket.pause();
-        if (delivers.length > 0) replica.service.delivered(delivers);
+        // A write the operating system refused wrote nothing: the client reset the connection
+        // while the frame was held (a reset behind bytes we had not read yet reads as a plain end
+        // of stream). Its messages wait again (spec/05-persistence.md, section 7).
+        if (delivers.length > 0) {
+          if (socket.writable) replica.service.delivered(delivers);
+          else replica.service.undelivered(delivers);
+        }
       }
       if (held.length > 0) return false;
       if (closing) finishClosing();
