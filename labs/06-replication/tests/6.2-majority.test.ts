@@ -1,6 +1,7 @@
 import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import { Writer, loggedIn, makeAccounts, map, newCluster, sendMessage, show, T } from './replicated.js';
+import { Writer, loggedIn, loggedInAnyCount, makeAccounts, map, newCluster, sendMessage, show, T } from './replicated.js';
+import { describeMessages, readAll, takePushes } from '../../05-persistence/tests/durable.js';
 
 const test = phase(lab, '6.2');
 
@@ -15,7 +16,7 @@ test('a SEND is acknowledged, and every replica stores and commits it', { points
   await cluster.finish();
 });
 
-test('with both backups down a SEND gets no SENT; once they return on their directories, it does', { points: 8 }, async (h) => {
+test('with both backups down a SEND gets no SENT; once they return on their directories, it does', { points: 6 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   const backups = cluster.ids.filter((id) => id !== primary);
@@ -53,5 +54,41 @@ test('with one backup down, writes go on', { points: 3 }, async (h) => {
   await writer.stop();
   await cluster.restart(backup);
   await cluster.waitCaughtUp();
+  await cluster.finish();
+});
+
+// Lab 5's rule on a replica (spec/05-persistence.md, section 7; spec/06-replication.md, section
+// 5.1): a frame never written delivered nothing. Every message from the primary to the backups is delayed by
+// `heldMs`, so a push waits that long for the commit index; bob's connection is reset right after
+// each SEND to him, long before the push can go out.
+const heldMs = 300;
+
+test('a push held for the commit when its recipient\'s connection resets delivered nothing: the message waits', { points: 2 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const alice = await loggedIn(h, cluster, primary, 'alice');
+  for (const backup of cluster.ids.filter((id) => id !== primary)) cluster.delay(primary, backup, heldMs);
+  let waiting: { from: string; id: bigint; text: string } | undefined;
+  const expectWaiting = async (when: string) => {
+    const bob = await loggedInAnyCount(h, cluster, primary, 'bob');
+    const got = [...takePushes(bob), ...(await readAll(bob))];
+    const want = waiting ? [waiting] : [];
+    if (got.length !== want.length || got.some((m, i) => m.id !== want[i]!.id || m.text !== want[i]!.text)) {
+      throw new GradeFailure(
+        `bob logged in ${when} and found ${got.length ? describeMessages(got) : 'nothing'}; expected ${want.length ? describeMessages(want) : 'nothing'}. Alice sent that message to bob, and bob's connection was reset right after, while any push of it still waited for the commit index (the primary's messages to the backups take ${heldMs} ms here): such a push was never written, so it delivered nothing, and the message waits for bob's next login (spec/05-persistence.md, section 7)`,
+      );
+    }
+    return bob;
+  };
+  for (let round = 1; round <= 3; round++) {
+    const bob = await expectWaiting(round === 1 ? 'first' : `again after reset ${round - 1}`);
+    const text = `pushed, then reset ${round}`;
+    const sent = sendMessage(alice, 'bob', text);
+    await bob.conn.reset();
+    waiting = { from: 'alice', id: await sent, text };
+  }
+  await expectWaiting('after the last reset');
+  cluster.heal();
   await cluster.finish();
 });
