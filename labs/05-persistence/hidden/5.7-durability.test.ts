@@ -6,6 +6,7 @@
 // durable before the log is replaced. Linux only, with strace installed; anywhere else the phase
 // says why and scores nothing.
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import lab from './lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
@@ -258,8 +259,18 @@ test('power cuts at every point of the system-call record: what was synced befor
 // the server to `slowSyncMs` (it delays each fsync and fdatasync as it enters), so that a reset
 // of the recipient sent right after the SEND reaches the server while the push is surely held.
 // No frame can be written before the sync ends, so the grader never counts a frame that was
-// written and lost in the reset against the server.
+// written and lost in the reset against the server. A round whose reset left the grader later
+// than half a sync after its request (the grader's own process stalled) proves nothing and is
+// not judged.
 const slowSyncMs = 200;
+
+/** Runs `request` (which writes at once), then `reset`; true if the reset left within `withinMs` of the request. */
+async function resetRightAfter<T>(request: () => Promise<T>, reset: () => Promise<void>, withinMs: number): Promise<{ reply: Promise<T>; inTime: boolean }> {
+  const started = performance.now();
+  const reply = request();
+  await reset();
+  return { reply, inTime: performance.now() - started < withinMs };
+}
 
 test('frames held for the sync when their connection resets delivered nothing: the messages wait, in their order', { points: 3 }, async (h) => {
   const file = path.join(h.logDir, 'strace-slow-syncs.txt');
@@ -272,6 +283,8 @@ test('frames held for the sync when their connection resets delivered nothing: t
   await login(alice, 'alice');
   h.note(`every sync of the server takes ${slowSyncMs} ms more (strace): a push waits that long for its record`);
   let waiting: { id: bigint; text: string } | undefined;
+  // Whether the last round counts: its reset went out well within the sync.
+  let judged = true;
   for (let round = 1; round <= 5; round++) {
     const bob = await Peer.connect(h, server, { name: `bob, connection ${round}` });
     bob.send(T.LOGIN, map({ name: 'bob', password: 'pw-bob' }));
@@ -280,7 +293,8 @@ test('frames held for the sync when their connection resets delivered nothing: t
     // What the last round's push carried waits for bob now, and nothing else.
     const got = [...takePushes(bob), ...(await readAll(bob))];
     const want = waiting ? [{ from: 'alice', ...waiting }] : [];
-    if (got.length !== want.length || got.some((m, i) => m.id !== want[i]!.id || m.text !== want[i]!.text)) {
+    const excused = !judged && got.length === 0;
+    if (!excused && (got.length !== want.length || got.some((m, i) => m.id !== want[i]!.id || m.text !== want[i]!.text))) {
       throw new GradeFailure(
         `bob logged in again and found ${got.length ? describeMessages(got) : 'nothing'}; expected ${want.length ? describeMessages(want) : 'nothing'}. ${waiting ? `Alice sent message ${waiting.id} to bob, and bob's last connection was reset right after, while any push of it still had to wait for the sync of its record (each sync takes ${slowSyncMs} ms more here): such a push was never written, so it delivered nothing, and the message waits for bob's next login (spec section 7). A server that wrote the push before the sync ended breaks section 6 instead` : ''}`,
       );
@@ -288,13 +302,14 @@ test('frames held for the sync when their connection resets delivered nothing: t
     const text = `pushed, then reset ${round}`;
     // The SEND goes out, then at once bob's reset: the server reads the SEND first and makes the
     // push, which waits for the slow sync; the reset comes long before that ends.
-    const sent = sendMessage(alice, 'bob', text);
-    await bob.conn.reset();
-    waiting = { id: await sent, text };
+    const { reply, inTime } = await resetRightAfter(() => sendMessage(alice, 'bob', text), () => bob.conn.reset(), slowSyncMs / 2);
+    waiting = { id: await reply, text };
+    judged = inTime;
+    if (!inTime) h.note(`round ${round} is not judged: the grader reset bob's connection more than ${slowSyncMs / 2} ms after the SEND (its own process was slow)`);
   }
   const last = await loginAnyCount(h, server, 'bob', 'after the last reset');
   const got = [...takePushes(last), ...(await readAll(last))];
-  if (got.length !== 1 || got[0]!.id !== waiting!.id) {
+  if (!(got.length === 0 && !judged) && (got.length !== 1 || got[0]!.id !== waiting!.id)) {
     throw new GradeFailure(`bob logged in after the last reset and found ${got.length ? describeMessages(got) : 'nothing'}; expected message ${waiting!.id}, sent just before bob's connection was reset: a push of it that waited for its sync was never written (spec section 7)`);
   }
 
@@ -308,15 +323,21 @@ test('frames held for the sync when their connection resets delivered nothing: t
     const texts = [...waitingTexts, `to herself ${round}`, `meanwhile ${round}`];
     for (const text of waitingTexts) await sendMessage(alice, 'carol', text);
     const carol = await loginAnyCount(h, server, 'carol', `before reset ${round}`);
-    carol.send(T.SEND, map({ to: 'carol', text: texts[3]! }));
-    carol.send(T.READ, map({ limit: 2n }));
-    const meanwhile = sendMessage(alice, 'carol', texts[4]!);
-    await carol.conn.reset();
-    await meanwhile;
+    const { reply, inTime } = await resetRightAfter(
+      async () => {
+        carol.send(T.SEND, map({ to: 'carol', text: texts[3]! }));
+        carol.send(T.READ, map({ limit: 2n }));
+        return sendMessage(alice, 'carol', texts[4]!);
+      },
+      () => carol.conn.reset(),
+      slowSyncMs / 2,
+    );
+    await reply;
     const again = await loginAnyCount(h, server, 'carol', `after reset ${round}`);
     const found = [...takePushes(again), ...(await readAll(again))];
     const byId = found.every((m, i) => i === 0 || m.id > found[i - 1]!.id);
-    if ([...found.map((m) => m.text)].sort().join('\n') !== [...texts].sort().join('\n') || !byId) {
+    if (!inTime) h.note(`round ${round} of carol's is not judged: the grader reset her connection more than ${slowSyncMs / 2} ms after her READ (its own process was slow)`);
+    else if ([...found.map((m) => m.text)].sort().join('\n') !== [...texts].sort().join('\n') || !byId) {
       throw new GradeFailure(
         `carol logged in after her connection was reset and found ${found.length ? describeMessages(found) : 'nothing'}; expected ${texts.map((t) => JSON.stringify(t)).join(', ')}, oldest id first. Her READ's reply showed the first two and waited behind the SENT for "${texts[3]}", whose record was being synced (each sync takes ${slowSyncMs} ms more here); the reset came first, so the reply was never written: its messages wait again in their place by id, ahead of newer ones (spec section 7)`,
       );
