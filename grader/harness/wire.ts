@@ -176,10 +176,9 @@ export class Conn {
   /** Resolves when everything written so far has been handed to the operating system. */
   private flushed: Promise<void> = Promise.resolve();
 
+  /** Sends `data`, not waiting for it to go out. */
   send(data: Buffer | string): void {
-    this.transcript?.sent(this.name, data);
-    this.trace?.sent(data);
-    this.flushed = new Promise((resolve) => this.socket.write(data, () => resolve()));
+    void this.write(data);
   }
 
   /** Sends `data`; resolves true once the operating system has taken all of it, false if the write failed. */

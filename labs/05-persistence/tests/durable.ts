@@ -1,6 +1,7 @@
 // Steps lab 5's tests share: starting a server on a data directory, stopping it cleanly or
 // killing it, restarting it when it is expected to refuse, and reading what clients received.
 // The protocol itself is lab 3's, spoken with lab 3's grader codec (labs/03-protocol/tests).
+import { performance } from 'node:perf_hooks';
 import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { describeExit } from '../../../grader/harness/process.js';
@@ -119,4 +120,17 @@ export async function expectGivesUp(client: Proc, since: number, gone: string, h
   if (after < 20) {
     throw new GradeFailure(`the client gave up ${after.toFixed(1)} s after ${gone} went away: it must keep ${how}, an attempt at least every 500 ms, for 30 s (${rule})${client.tailText()}`);
   }
+}
+
+/**
+ * Runs `request` (which writes at once), then `reset`: the grader resets a connection right after
+ * a request, while what the request makes is surely held (a slowed sync, a delayed commit).
+ * `inTime` is false if the reset left more than `withinMs` after the request: the grader's own
+ * process stalled, what was held may have gone out first, and the round proves nothing.
+ */
+export async function resetRightAfter<T>(request: () => Promise<T>, reset: () => Promise<void>, withinMs: number): Promise<{ reply: Promise<T>; inTime: boolean }> {
+  const started = performance.now();
+  const reply = request();
+  await reset();
+  return { reply, inTime: performance.now() - started < withinMs };
 }
