@@ -128,6 +128,25 @@ export function tcpSockets(keep: (row: TcpRow) => boolean, wanted = 1): TcpRow[]
   return readAny ? rows : undefined;
 }
 
+/**
+ * Bytes the operating system holds on `socket`'s connection, both ways (each end's send and
+ * receive queues), while nothing moves on it: two reads of the kernel's table (Linux:
+ * /proc/net/tcp) must agree. The table is no snapshot, its rows are written one after another, so
+ * bytes that move between the two ends' rows would be counted in neither. Undefined while bytes
+ * move, and where the OS does not say.
+ */
+export function heldByOsAtRest(socket: { localPort?: number; remotePort?: number }): number | undefined {
+  const [ours, theirs] = [socket.localPort, socket.remotePort];
+  const read = () => {
+    const ends = tcpSockets((r) => r.state === '01' && ((r.localPort === ours && r.remotePort === theirs) || (r.localPort === theirs && r.remotePort === ours)), 2);
+    return ends && ends.length === 2 ? ends.map((end) => [end.sendQueue, end.receiveQueue]).sort().flat() : undefined;
+  };
+  const first = read();
+  const second = read();
+  if (!first || !second || first.join() !== second.join()) return undefined;
+  return first.reduce((sum, n) => sum + n, 0);
+}
+
 export type Ownership = 'ours' | 'theirs' | 'unknown';
 
 function owner(inodes: string[], pgid: number): Ownership {

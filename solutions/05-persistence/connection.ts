@@ -6,9 +6,10 @@
 // joins `held`, and the Outbox calls release() once the records appended before it are on disk.
 // Holding pushes and replies in one list keeps their order on the connection as lab 3 had it.
 //
-// A held frame that carries messages (a push, a MESSAGES reply) delivers them only when it is
-// written; then the service records the delivery. If the connection closes first, or the write
-// fails, the messages were not delivered, and the service queues them again.
+// A held frame that carries messages (a push, a MESSAGES reply) delivers them only once it is
+// written, all of it, to the operating system; then the service records the delivery. If the
+// connection closes first, or the write fails, the messages were not delivered, and the service
+// queues them again.
 import type net from 'node:net';
 import { FrameReader, FrameTooLarge, encodeFrame, type Frame } from './frames.js';
 import { decodeValue } from './decode.js';
@@ -37,26 +38,28 @@ export function serveConnection(socket: net.Socket, service: Service, outbox: Ou
       // Those ready go out in one system call: small writes one after another would wait on each
       // other's acknowledgements (Nagle's algorithm against the client's delayed ACK).
       socket.cork();
-      const written: bigint[][] = [];
       while (held.length > 0 && held[0]!.needs <= durable) {
         const { frame, delivers } = held.shift()!;
         // A client that does not read stops us reading its requests (see 'drain').
-        if (!socket.write(frame)) socket.pause();
-        if (delivers.length > 0) written.push(delivers);
+        if (!socket.write(frame, delivers.length > 0 ? written(delivers) : undefined)) socket.pause();
       }
       socket.uncork();
-      // The writes happen at uncork. One the operating system refused wrote nothing: the client
-      // reset the connection while these frames were held (a reset after bytes we had not read
-      // yet reads as a plain end of stream). Its messages wait again; the others are delivered.
-      for (const delivers of written) {
-        if (socket.writable) service.delivered(delivers);
-        else service.undelivered(delivers);
-      }
       if (held.length > 0) return true;
       if (closing) finishClosing();
       else if (peerEnded) socket.end();
       return false;
     },
+  };
+
+  // A frame delivers its messages once the operating system has taken all of it: that is when
+  // the write's callback runs. Until then Node may hold it in its own buffer (behind a client
+  // that does not read), and if the connection dies first, or the OS refuses the write (the client
+  // reset the connection while the frame was held), the callback gets an error: nothing was
+  // written, and the messages wait again.
+  const written = (delivers: bigint[]) => (error?: Error | null) => {
+    if (error) return service.undelivered(delivers);
+    service.delivered(delivers);
+    outbox.schedule();
   };
 
   const send = (reply: Reply): boolean => {

@@ -49,7 +49,8 @@ export class Outbox {
     this.holders.delete(holder);
   }
 
-  private schedule(): void {
+  /** A sync soon: for records appended outside a request (the deliveries a write made). */
+  schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate runs after the turn's I/O callbacks: every request that arrived is in the batch.
@@ -79,10 +80,16 @@ export class Outbox {
     for (const holder of [...this.holders]) if (!holder.release(this.store.durableIndex)) this.holders.delete(holder);
   }
 
-  /** Clean shutdown: sync everything now and write every frame. */
-  drain(): void {
+  /**
+   * Clean shutdown: sync everything now and write every frame; then, once the writes' callbacks
+   * have recorded what they delivered (on the next turn), sync that too.
+   */
+  drain(done: () => void): void {
     this.store.sync();
     this.release();
-    this.store.sync();
+    setImmediate(() => {
+      this.store.sync();
+      done();
+    });
   }
 }

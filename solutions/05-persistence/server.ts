@@ -63,9 +63,10 @@ function main(): void {
   // A clean shutdown: what was appended is synced and the held frames go out; the lock is released.
   const shutdown = () => {
     server.close();
-    outbox.drain();
-    store.close();
-    process.exit(0);
+    outbox.drain(() => {
+      store.close();
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -38,20 +38,24 @@ export function serveConnection(socket: net.Socket, replica: Replica): void {
       while (held.length > 0 && held[0]!.needs <= commit) {
         const { frame, delivers } = held.shift()!;
         // A client that does not read stops us reading its requests (see 'drain').
-        if (!socket.write(frame)) socket.pause();
-        // A write the operating system refused wrote nothing: the client reset the connection
-        // while the frame was held (a reset behind bytes we had not read yet reads as a plain end
-        // of stream). Its messages wait again (spec/05-persistence.md, section 7).
-        if (delivers.length > 0) {
-          if (socket.writable) replica.service.delivered(delivers);
-          else replica.service.undelivered(delivers);
-        }
+        if (!socket.write(frame, delivers.length > 0 ? written(delivers) : undefined)) socket.pause();
       }
       if (held.length > 0) return false;
       if (closing) finishClosing();
       else if (peerEnded) socket.end();
       return true;
     },
+  };
+
+  // A frame delivers its messages once the operating system has taken all of it: that is when
+  // the write's callback runs. Until then Node may hold it in its own buffer (behind a client
+  // that does not read), and if the connection dies first, or the OS refuses the write (the client
+  // reset the connection while the frame was held), the callback gets an error: nothing was
+  // written, and the messages wait again (spec/05-persistence.md, section 7).
+  const written = (delivers: bigint[]) => (error?: Error | null) => {
+    if (error) return replica.service.undelivered(delivers);
+    replica.service.delivered(delivers);
+    replica.outbox.schedule();
   };
 
   /**

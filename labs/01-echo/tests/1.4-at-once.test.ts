@@ -3,7 +3,8 @@ import lab from '../lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
-import { KiB, MiB, expectEcho, heldByOsAtRest, pattern, tcpSetting } from './streams.js';
+import { heldByOsAtRest } from '../../../grader/harness/procfs.js';
+import { KiB, MiB, expectEcho, pattern, tcpSetting } from './streams.js';
 
 const test = phase(lab, '1.4');
 
@@ -91,7 +92,7 @@ test('a client that never reads costs the server bounded memory', { points: 6 },
     // A piece the OS has taken whose callback has not run yet is in the kernel's count and not in
     // `sent`: an error in the server's favour.
     const sent = taken();
-    const held = heldByOsAtRest(hog);
+    const held = heldByOsAtRest(hog.socket);
     const fix = `Stop reading from a client while its echo is backed up: socket.pause() when write() returns false, and resume that socket, and only that one, on its own 'drain' (spec section 3, item 4)`;
     if (held !== undefined && sent - held > inside) {
       throw new GradeFailure(

@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { GradeFailure, Random } from '../../../grader/harness/index.js';
 import type { Conn, Harness, Proc } from '../../../grader/harness/index.js';
 import { firstDifference, hexDiff } from '../../../grader/harness/show.js';
-import { tcpSockets } from '../../../grader/harness/procfs.js';
+import { heldByOsAtRest } from '../../../grader/harness/procfs.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -64,25 +64,6 @@ export function tcpSetting(name: 'tcp_wmem' | 'tcp_rmem', which: 0 | 1 | 2): num
   } catch {
     return undefined;
   }
-}
-
-/**
- * Bytes the operating system holds on `conn`'s connection, both ways (each end's send and receive
- * queues), while nothing moves on it: two reads of the kernel's table (Linux: /proc/net/tcp) must
- * agree. The table is no snapshot, its rows are written one after another, so bytes that move
- * between the two ends' rows would be counted in neither. Undefined while bytes move, and where
- * the OS does not say.
- */
-export function heldByOsAtRest(conn: Conn): number | undefined {
-  const [ours, theirs] = [conn.socket.localPort, conn.socket.remotePort];
-  const read = () => {
-    const ends = tcpSockets((r) => r.state === '01' && ((r.localPort === ours && r.remotePort === theirs) || (r.localPort === theirs && r.remotePort === ours)), 2);
-    return ends && ends.length === 2 ? ends.map((end) => [end.sendQueue, end.receiveQueue]).sort().flat() : undefined;
-  };
-  const first = read();
-  const second = read();
-  if (!first || !second || first.join() !== second.join()) return undefined;
-  return first.reduce((sum, n) => sum + n, 0);
 }
 
 /** Sizes from `low` to `high`, each size about as likely as its double. */
@@ -197,7 +178,7 @@ async function play(h: Harness, server: Proc, n: number, kind: Kind, random: Ran
         continue;
       }
       // While bytes still move the kernel's count is not to be trusted: write on.
-      const held = heldByOsAtRest(conn);
+      const held = heldByOsAtRest(conn.socket);
       if (held !== undefined && taken - held >= inside) return;
     }
   };
