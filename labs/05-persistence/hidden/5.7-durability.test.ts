@@ -9,9 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import lab from './lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
-import { heldByOsAtRest } from '../../../grader/harness/procfs.js';
-import { poll } from '../../../grader/harness/wait.js';
-import { Peer, T, createAccount, describeMessages, login, loginAnyCount, map, readAll, resetRightAfter, sendMessage, startServer, stopCleanly, takePushes } from '../tests/durable.js';
+import { Peer, T, createAccount, describeMessages, expectUnwrittenWaiting, login, loginAnyCount, map, pushPastTheKernel, readAll, resetRightAfter, sendMessage, startServer, stopCleanly, takePushes } from '../tests/durable.js';
 import { intactAt } from '../tests/logfile.js';
 import { decodeValue } from '../../03-protocol/tests/wire.js';
 import { paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
@@ -340,16 +338,8 @@ test('frames held for the sync when their connection resets delivered nothing: t
   }
 });
 
-// Spec section 7 once more, with nothing slowed: pushes to a client that stopped reading. Bob
-// reads nothing; alice sends him long messages until what the kernel holds of his connection
-// (both ends' queues, /proc/net/tcp) is at rest and the pushes made are several frames past it.
-// A push that starts past everything the kernel (and bob's own socket) took was never written:
-// the server holds it, in its own buffer or its queue. Then bob's connection is reset. Those
-// pushes delivered nothing: their messages must wait for bob's next login, in their order. The
-// frames the kernel took were written, and their loss in the reset is the protocol's (section 7,
-// last paragraph): they are not judged.
-const longText = 60_000;
-
+// Spec section 7 once more, with nothing slowed: pushes to a client that stopped reading
+// (durable.ts, pushPastTheKernel).
 test('pushes held for a client that stopped reading delivered nothing when its connection resets: they wait for its next login', { points: 2 }, async (h) => {
   const { server } = await startServer(h);
   const alice = await Peer.connect(h, server, { name: 'alice' });
@@ -358,49 +348,8 @@ test('pushes held for a client that stopped reading delivered nothing when its c
   await login(alice, 'alice');
   const bob = await Peer.connect(h, server, { name: 'bob, who stops reading' });
   await login(bob, 'bob');
-  bob.conn.socket.pause();
-  // What the kernel holds of bob's connection once nothing moves on it, and what bob's socket read
-  // and has not handed on: every byte the server wrote to the connection is in one or the other.
-  const taken = () =>
-    poll(
-      () => {
-        const held = heldByOsAtRest(bob.conn.socket);
-        return held === undefined ? undefined : held + bob.conn.unread + bob.conn.socket.readableLength;
-      },
-      { timeoutMs: 10_000, intervalMs: 20, explain: () => 'the kernel\'s queues of bob\'s connection never came to rest (/proc/net/tcp; Linux only): this test cannot tell what the server wrote' },
-    );
-  // Each push's offset in bob's stream is at least the sum of the texts and frame headers before it.
-  const pushed: { id: bigint; text: string; from: number }[] = [];
-  let offset = 0;
-  let kernel = 0;
-  for (let n = 1; ; n++) {
-    const text = `${n}: `.padEnd(longText, String.fromCharCode(97 + (n % 26)));
-    pushed.push({ id: await sendMessage(alice, 'bob', text), text, from: offset });
-    offset += 12 + text.length;
-    if (n % 8 !== 0) continue;
-    kernel = await taken();
-    // Four frames past it, beyond a frame of slack.
-    if (offset >= kernel + 5 * (12 + longText)) break;
-    if (offset > 64 * 1024 * 1024) throw new GradeFailure(`alice sent bob ${n} messages of ${longText} bytes, and the kernel still took every push (${kernel} bytes held): this test cannot fill bob's connection`);
-  }
-  const judged = pushed.filter((p) => p.from >= kernel + 12 + longText);
-  h.note(`${pushed.length} messages pushed to bob, who read none; the kernel held ${kernel} bytes of his connection at rest, so the last ${judged.length} pushes (messages ${judged[0]!.id} to ${judged.at(-1)!.id}) were never written`);
-  await bob.conn.reset();
-  const again = await loginAnyCount(h, server, 'bob', 'after the reset');
-  const got = [...takePushes(again), ...(await readAll(again))];
-  const ids = got.map((m) => m.id);
-  const missing = judged.filter((p) => !ids.includes(p.id));
-  const short = (m: { id: bigint; text: string }) => `${m.id} "${m.text.slice(0, 12)}..."`;
-  if (missing.length > 0) {
-    throw new GradeFailure(
-      `bob logged in again and found ${got.length} messages${got.length ? ` (${got.slice(0, 4).map(short).join(', ')}${got.length > 4 ? ', ...' : ''})` : ''}; messages ${missing.map((m) => m.id).join(', ')} were missing. Bob had stopped reading: the kernel held ${kernel} bytes of his connection, and alice's messages pushed after those were still in the server's hands when his connection was reset. A push never written delivered nothing, and its message waits for the next login (spec section 7): record a delivery only once the operating system has taken the whole frame (in Node, in the callback of socket.write; elsewhere, once the bytes left your own buffer)`,
-    );
-  }
-  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
-  const unsent = got.find((m) => !pushed.some((p) => p.id === m.id && p.text === m.text));
-  if (repeated !== undefined || unsent || ids.some((id, i) => i > 0 && id <= ids[i - 1]!)) {
-    throw new GradeFailure(`bob logged in again and found ${got.map(short).join(', ')}: each message alice sent once, oldest id first, was expected (spec section 7)`);
-  }
+  const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
+  await expectUnwrittenWaiting(await loginAnyCount(h, server, 'bob', 'after the reset'), sent, 'spec section 7');
 });
 
 /** What the server wrote to each socket, in order, with the call that wrote each byte. */

@@ -5,6 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { describeExit } from '../../../grader/harness/process.js';
+import { heldByOsAtRest, tcpSockets } from '../../../grader/harness/procfs.js';
+import { poll } from '../../../grader/harness/wait.js';
 import { Peer, createAccount, login } from '../../03-protocol/tests/peer.js';
 import { T, map, show, type Value } from '../../03-protocol/tests/wire.js';
 
@@ -133,4 +135,78 @@ export async function resetRightAfter<T>(request: () => Promise<T>, reset: () =>
   const reply = request();
   await reset();
   return { reply, inTime: performance.now() - started < withinMs };
+}
+
+/** What pushPastTheKernel sent, and which of its pushes were surely never written. */
+export interface PushedPast {
+  pushed: { id: bigint; text: string }[];
+  unwritten: { id: bigint; text: string }[];
+  /** Bytes of the connection that the kernel (and the recipient's own socket) held at rest. */
+  kernel: number;
+}
+
+const longText = 60_000;
+
+/**
+ * Spec/05-persistence.md section 7, a frame never written: the recipient `bob` (logged in, its
+ * queue empty) stops reading, and `send` (a SEND to it) sends long messages until what the kernel
+ * holds of bob's connection (both ends' queues, /proc/net/tcp; Linux only) is at rest and the
+ * pushes made are several frames past it. A push that starts past everything the kernel (and
+ * bob's socket) took was never written: the server holds it, in its own buffer or its queue. Then
+ * bob's connection is reset. The frames the kernel took were written, and their loss in the reset
+ * is the protocol's (section 7, last paragraph): they are not judged. Undefined where the OS
+ * does not say what its queues hold (not Linux): nothing can be judged there.
+ */
+export async function pushPastTheKernel(h: Harness, bob: Peer, send: (text: string) => Promise<bigint>): Promise<PushedPast | undefined> {
+  if (tcpSockets(() => false) === undefined) {
+    h.note(`not judged here: only Linux's /proc/net/tcp says what the kernel holds of a connection, and so which pushes were never written`);
+    return undefined;
+  }
+  bob.conn.socket.pause();
+  // Every byte the server wrote to the connection is in the kernel's queues or in bob's socket.
+  const taken = () =>
+    poll(
+      () => {
+        const held = heldByOsAtRest(bob.conn.socket);
+        return held === undefined ? undefined : held + bob.conn.unread + bob.conn.socket.readableLength;
+      },
+      { timeoutMs: 10_000, intervalMs: 20, explain: () => `the kernel's queues of ${bob.name}'s connection never came to rest (/proc/net/tcp; Linux only): this test cannot tell what the server wrote` },
+    );
+  // A push's offset in bob's stream is at least the sum of the texts and frame headers before it.
+  const pushed: { id: bigint; text: string; from: number }[] = [];
+  let offset = 0;
+  let kernel = 0;
+  for (let n = 1; ; n++) {
+    const text = `${n}: `.padEnd(longText, String.fromCharCode(97 + (n % 26)));
+    pushed.push({ id: await send(text), text, from: offset });
+    offset += 12 + text.length;
+    if (n % 8 !== 0) continue;
+    kernel = await taken();
+    // Four frames past it, beyond a frame of slack.
+    if (offset >= kernel + 5 * (12 + longText)) break;
+    if (offset > 64 * 1024 * 1024) throw new GradeFailure(`${n} messages of ${longText} bytes were sent to ${bob.name}, and the kernel still took every push (${kernel} bytes held): this test cannot fill the connection`);
+  }
+  const unwritten = pushed.filter((p) => p.from >= kernel + 12 + longText);
+  h.note(`${pushed.length} messages pushed to ${bob.name}, who read none; the kernel held ${kernel} bytes of the connection at rest, so the last ${unwritten.length} pushes (messages ${unwritten[0]!.id} to ${unwritten.at(-1)!.id}) were never written`);
+  await bob.conn.reset();
+  return { pushed, unwritten, kernel };
+}
+
+/** After pushPastTheKernel: the recipient, logged in again as `again`, must find every unwritten push waiting, in order, each once. */
+export async function expectUnwrittenWaiting(again: Peer, sent: PushedPast | undefined, rule: string): Promise<void> {
+  if (!sent) return;
+  const got = [...takePushes(again), ...(await readAll(again))];
+  const ids = got.map((m) => m.id);
+  const short = (m: { id: bigint; text: string }) => `${m.id} "${m.text.slice(0, 12)}..."`;
+  const missing = sent.unwritten.filter((p) => !ids.includes(p.id));
+  if (missing.length > 0) {
+    throw new GradeFailure(
+      `${again.name} logged in again and found ${got.length} messages${got.length ? ` (${got.slice(0, 4).map(short).join(', ')}${got.length > 4 ? ', ...' : ''})` : ''}; messages ${missing.map((m) => m.id).join(', ')} were missing. The recipient had stopped reading: the kernel held ${sent.kernel} bytes of its connection, and the messages pushed after those were still in the server's hands when the connection was reset. A push never written delivered nothing, and its message waits for the next login (${rule}): record a delivery only once the operating system has taken the whole frame (in Node, in the callback of socket.write; elsewhere, once the bytes left your own buffer)`,
+    );
+  }
+  const repeated = ids.some((id, i) => ids.indexOf(id) !== i);
+  const unsent = got.some((m) => !sent.pushed.some((p) => p.id === m.id && p.text === m.text));
+  if (repeated || unsent || ids.some((id, i) => i > 0 && id <= ids[i - 1]!)) {
+    throw new GradeFailure(`${again.name} logged in again and found ${got.map(short).join(', ')}: each message sent once, oldest id first, was expected (${rule})`);
+  }
 }
