@@ -25,7 +25,7 @@ export default defineLab({
   },
   phases: [
     { id: '6.1', name: 'a cluster forms with one primary', points: 15, timeoutMs: 60_000, spec: 'spec/06-replication.md#7-election' },
-    { id: '6.2', name: 'a write is acknowledged once a majority stored it', points: 17, timeoutMs: 60_000, needs: ['6.1'], spec: 'spec/06-replication.md#5-replication' },
+    { id: '6.2', name: 'a write is acknowledged once a majority stored it', points: 15, timeoutMs: 60_000, needs: ['6.1'], spec: 'spec/06-replication.md#5-replication' },
     { id: '6.3', name: 'the primary crashes: a new one takes over, nothing acknowledged is lost', points: 20, timeoutMs: 90_000, needs: ['6.2'], spec: 'spec/06-replication.md#6-heartbeats-and-failure-detection' },
     { id: '6.4', name: 'clients fail over and a retried SEND is applied once', points: 20, timeoutMs: 90_000, needs: ['6.2'], spec: 'spec/06-replication.md#8-clients' },
     { id: '6.5', name: 'a returning replica catches up before it counts', points: 15, timeoutMs: 90_000, needs: ['6.2'], spec: 'spec/06-replication.md#9-catch-up' },

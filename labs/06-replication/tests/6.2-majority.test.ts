@@ -5,7 +5,7 @@ import { describeMessages, expectUnwrittenWaiting, pushPastTheKernel, readAll, r
 
 const test = phase(lab, '6.2');
 
-test('a SEND is acknowledged, and every replica stores and commits it', { points: 4 }, async (h) => {
+test('a SEND is acknowledged, and every replica stores and commits it', { points: 3 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   await makeAccounts(h, cluster, primary, ['alice', 'bob']);
@@ -42,7 +42,7 @@ test('with both backups down a SEND gets no SENT; once they return on their dire
   await cluster.finish();
 });
 
-test('with one backup down, writes go on', { points: 3 }, async (h) => {
+test('with one backup down, writes go on', { points: 2 }, async (h) => {
   const cluster = await newCluster(h, 3);
   const primary = await cluster.waitForPrimary();
   const backup = cluster.ids.find((id) => id !== primary)!;
