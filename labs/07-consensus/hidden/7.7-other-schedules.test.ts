@@ -1,7 +1,8 @@
 import lab from './lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { nemesis } from '../tests/nemesis.js';
-import { alwaysStatus, candidateAmong, untilStatus } from '../tests/consensus.js';
+import { alwaysStatus, candidateAmong, loggedIn, loggedInAnyCount, makeAccounts, newCluster, sendMessage, untilStatus } from '../tests/consensus.js';
+import { expectUnwrittenWaiting, pushPastTheKernel } from '../../05-persistence/tests/durable.js';
 import { T7, show } from '../tests/wire.js';
 
 const test = phase(lab, '7.7');
@@ -29,4 +30,18 @@ test('a candidate among five needs three votes of its own term: two, or votes of
   await alwaysStatus(h, s.yours!, (st) => (st.role !== 'primary' ? undefined : 'your replica became the primary with a refused VOTE counted: only granted votes count (spec section 6)'), 300);
   five!.send(T7.VOTE, { from: 5n, term: 3n, granted: 1n });
   await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 3, 'your replica to be the primary of term 3 with three votes of five: its own, replica 2\'s and replica 5\'s (spec section 6)');
+});
+
+// Lab 5's delivery rule on a lab 7 primary (spec/05-persistence.md section 7, kept by
+// spec/06-replication.md section 5.1, which lab 7 keeps): a push it still held in its own buffer when the connection reset, behind a client
+// that stopped reading, was never written (Linux: /proc/net/tcp says what the kernel held).
+test('pushes the primary held for a client that stopped reading delivered nothing when its connection resets: they wait', { points: 2 }, async (h) => {
+  const cluster = await newCluster(h, 3);
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const alice = await loggedIn(h, cluster, primary, 'alice');
+  const bob = await loggedIn(h, cluster, primary, 'bob');
+  const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
+  await expectUnwrittenWaiting(await loggedInAnyCount(h, cluster, primary, 'bob'), sent, 'spec/05-persistence.md section 7, kept by spec/06-replication.md section 5.1 and by lab 7');
+  await cluster.finish();
 });
