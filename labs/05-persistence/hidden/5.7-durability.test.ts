@@ -12,7 +12,7 @@ import { GradeFailure, phase, type Harness } from '../../../grader/harness/index
 import { Peer, T, createAccount, describeMessages, expectUnwrittenWaiting, login, loginAnyCount, map, pushPastTheKernel, readAll, resetRightAfter, sendMessage, startServer, stopCleanly, takePushes } from '../tests/durable.js';
 import { intactAt } from '../tests/logfile.js';
 import { decodeValue } from '../../03-protocol/tests/wire.js';
-import { paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
+import { connectTrace, expectRetries, paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
 import { traceStates } from './crash-trace.js';
 import { checkCrashState, withLock, type Crash, type Recording } from '../tests/crash.js';
 import { checkAll, exploreCount, pick } from '../../../grader/explore/crash-states.js';
@@ -350,6 +350,17 @@ test('pushes held for a client that stopped reading delivered nothing when its c
   await login(bob, 'bob');
   const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
   await expectUnwrittenWaiting(await loginAnyCount(h, server, 'bob', 'after the reset'), sent, 'spec section 7');
+});
+
+// Spec section 10, rule 1: while the server is away the client tries again at least every 500
+// ms (strace.ts, expectRetries).
+test('while the server is away the client tries to connect again at least every 500 ms', { points: 2 }, async (h) => {
+  const file = path.join(h.logDir, 'strace-client.txt');
+  await straceOrFail(file);
+  const fake = await h.fakeServer();
+  const client = await h.start('client', { params: { port: fake.port }, prefix: connectTrace(file) });
+  await fake.accept({ from: client, what: 'the client to connect', timeoutMs: 20_000 });
+  await expectRetries(h, client, file, [fake], 'the server', 'spec section 10, rule 1');
 });
 
 /** What the server wrote to each socket, in order, with the call that wrote each byte. */

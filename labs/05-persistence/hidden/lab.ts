@@ -3,5 +3,5 @@ import base from '../lab.js';
 import { withHiddenPhases } from '../../../grader/lab.js';
 
 export default withHiddenPhases(base, [
-  { id: '5.7', name: 'durability checked in the system calls', points: 15, timeoutMs: 90_000, needs: ['5.1'], spec: 'spec/05-persistence.md#6-durable-before-acknowledged' },
+  { id: '5.7', name: 'durability checked in the system calls', points: 17, timeoutMs: 90_000, needs: ['5.1'], spec: 'spec/05-persistence.md#6-durable-before-acknowledged' },
 ]);
