@@ -1,10 +1,15 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import lab from './lab.js';
 import { GradeFailure, phase, type Harness } from '../../../grader/harness/index.js';
 import { scaled } from '../../../grader/harness/wait.js';
 import { explore, exploreTimeout } from '../../../grader/explore/explorer.js';
+import { imageChanges, readImage } from '../../../grader/explore/crash-states.js';
+import { writeDataFile } from '../../../grader/harness/datafiles.js';
+import { poll } from '../../../grader/harness/wait.js';
 import { laggard, pairCrash, reconnect } from '../../../grader/explore/schedules.js';
 import { Scripted } from '../tests/scripted.js';
-import { account, heartbeatMs, newCluster, sent, started, untilStatus } from '../tests/consensus.js';
+import { account, heartbeatMs, newCluster, sent, started, statusOf, untilStatus } from '../tests/consensus.js';
 import { T7, digests, entryValue, map, show, type LogEntry, type Value } from '../tests/wire.js';
 
 const test = phase(lab, '7.8');
@@ -182,4 +187,49 @@ test("installing a snapshot keeps the records after it only where the log agrees
       await scripted.yours!.kill('SIGKILL');
     }
   });
+});
+
+// Spec section 12: a term file that is not two whole numbers and a newline makes the replica
+// refuse to start, with a line naming the file, and leave its directory as lab 5's refusals do
+// (section 8 there): every file as it was, and no LOCK. A replica that read such a file leniently
+// would forget the vote it held, and might vote twice in one term. A good term file keeps its term
+// and its vote; a term.tmp left by a crash is never read, and is deleted at start-up.
+const damagedTerms = ['7\n', '7 3', 'seven 3\n', '7 3 1\n', '', '7 -3\n', '7.5 3\n'];
+
+test('a damaged term file makes the replica refuse to start, name the file and leave its directory as it was; term.tmp is deleted and a good one keeps its term and vote', { points: 2, timeoutMs: 90_000 }, async (h) => {
+  const timing = { heartbeatMs: scaled(heartbeatMs), timeoutMs: scaled(2_000) };
+  for (const [i, text] of h.random.shuffle(damagedTerms).slice(0, 3).entries()) {
+    const s = await Scripted.create(h, 3, `term-${i + 1}`);
+    s.prepare(log, 7n, 3);
+    writeDataFile(path.join(s.dir, 'term'), text);
+    const before = readImage(s.dir);
+    const shown = JSON.stringify(text);
+    h.note(`the grader wrote ${shown} into replica 1's term file`);
+    const peers = s.others.map((o) => `${o.id}=127.0.0.1:${o.port}`).join(',');
+    const proc = await h.start('replica', { name: `replica 1 on the term file ${shown}`, params: { id: 1, peers, data: s.dir, ...timing }, ready: false });
+    await proc.expectExit(1, { timeoutMs: 20_000, what: `to refuse to start (exit status 1): its term file holds ${shown}, not two whole numbers and a newline (spec section 12)` });
+    if (!proc.stderrLines().some((line) => /\bterm\b/.test(line))) {
+      throw new GradeFailure(`your replica refused to start on the term file ${shown}, rightly, but no line on its standard error names the file "term" (spec section 12); its standard error:\n${proc.stderrLines().slice(-6).map((l) => `    ${l}`).join('\n') || '    (nothing)'}`);
+    }
+    const changes = imageChanges(before, readImage(s.dir));
+    if (changes.length > 0) {
+      throw new GradeFailure(`your replica refused to start on the term file ${shown}, and left its directory changed: ${changes.join('; ')}. A refusal leaves every file as it found it, with no LOCK, so that the next start refuses the same way (spec section 12, and spec/05-persistence.md section 8)`);
+    }
+  }
+  // A good term file (term 7, a vote for replica 3), and a term.tmp of another term left by a crash.
+  const s = await Scripted.create(h, 3, 'term-good');
+  s.prepare(log, 7n, 3);
+  writeDataFile(path.join(s.dir, 'term.tmp'), '9 2\n');
+  for (const r of s.others) r.term = 7n;
+  await s.start(timing);
+  await poll(() => (existsSync(path.join(s.dir, 'term.tmp')) ? undefined : true), { timeoutMs: scaled(5_000), explain: () => 'your replica started and left term.tmp in its directory: files being written are never read, and are deleted at start-up (spec section 12)' });
+  const st = await statusOf(h, s.yours!);
+  if (st.term !== 7) throw new GradeFailure(`your replica started on the term file "7 3" (and a term.tmp holding "9 2", never to be read) and reports term ${st.term}: its term is 7 (spec section 12)`);
+  const [two, three] = [s.replica(2), s.replica(3)];
+  two.send(T7.VOTE_REQUEST, { from: 2n, term: 7n, lastTerm: 2n, last: 3n });
+  const vote = await two.expect(T7.VOTE, "your replica's VOTE for replica 2 in term 7", (v) => v.get('term') === 7n);
+  if (vote.get('granted') !== 0n) throw new GradeFailure(`your replica, whose term file says it voted for replica 3 in term 7, answered ${show(vote)} to replica 2 asking in term 7: one vote per term, and the vote on disk counts (spec sections 6 and 12)`);
+  three.send(T7.VOTE_REQUEST, { from: 3n, term: 7n, lastTerm: 2n, last: 3n });
+  const again = await three.expect(T7.VOTE, "your replica's VOTE for replica 3 in term 7", (v) => v.get('term') === 7n);
+  if (again.get('granted') !== 1n) throw new GradeFailure(`your replica, whose term file says it voted for replica 3 in term 7, answered ${show(again)} when replica 3 asked again in term 7: the same vote is granted again (spec section 6)`);
 });
