@@ -1,0 +1,64 @@
+// Phase 5.8 (hidden): indexes past 2^53. An index is lab 3's int, 64 bits, and so is every id and
+// account number made from one (spec sections 4, 5 and 9). The public phases start from empty
+// directories, where indexes stay small, so a server that keeps them as JavaScript numbers (exact
+// only up to 2^53) or as 32-bit integers passes them all. Here the grader writes a snapshot at an
+// index past 2^62 and the server must number everything after it exactly: across a clean
+// restart, a kill -9 and its own compactions.
+import path from 'node:path';
+import lab from './lab.js';
+import { GradeFailure, phase } from '../../../grader/harness/index.js';
+import { writeDataFile } from '../../../grader/harness/datafiles.js';
+import { Peer, createAccount, login, map, relogin, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
+import { kill9 } from '../tests/history.js';
+import { R, encodeRecord, recoveredState } from '../tests/logfile.js';
+
+const test = phase(lab, '5.8');
+
+test('a snapshot at an index past 2^62: records, ids and account numbers after it go on from it exactly, across restarts and compactions', { points: 3 }, async (h) => {
+  // Half way between two numbers a double can hold there (they are 1,024 apart), so that rounding shows.
+  const base = 2n ** 62n + 512n + BigInt(h.random.int(0, 100));
+  const alice = base - 40n;
+  const dir = h.dataDir();
+  const password = 'made by the grader: no password matches it';
+  const kept = map({ id: base - 3n, from: 'alice', text: 'kept in the snapshot', sender: alice });
+  writeDataFile(path.join(dir, 'snapshot'), encodeRecord(R.SNAPSHOT, map({ index: base, accounts: [map({ name: 'alice', password, number: alice, queue: [kept] })] })));
+  h.note(`the grader wrote a snapshot at index ${base}: alice's account (number ${alice}) and message ${base - 3n} waiting for her`);
+  const { server } = await startServer(h, { dir, compactAfter: 3 });
+  const ids: bigint[] = [];
+  const expectId = (id: bigint, want: bigint, when: string) => {
+    if (id !== want) {
+      throw new GradeFailure(
+        `${when}, carol's SEND got id ${id}; the records since the grader's snapshot at index ${base} make it ${want} (an id is the index of its MESSAGE_SENT record, one more than the record before it: spec sections 4 and 5). An index is a 64-bit int: a JavaScript number holds it exactly only up to 2^53, so keep indexes as bigint`,
+      );
+    }
+    ids.push(id);
+  };
+  const carol = await Peer.connect(h, server, { name: 'carol' });
+  await createAccount(carol, 'carol');
+  await login(carol, 'carol');
+  // Account carol is record base + 1; each SEND to alice (who is away) appends one record.
+  expectId(await sendMessage(carol, 'alice', 'first'), base + 2n, 'on the snapshot');
+  expectId(await sendMessage(carol, 'alice', 'second'), base + 3n, 'after one more record');
+  await stopCleanly(server);
+  await server.restart();
+  expectId(await sendMessage(await relogin(h, server, 'carol', 0), 'alice', 'after a clean restart'), base + 4n, 'after a clean restart');
+  await kill9(server);
+  await server.restart();
+  const again = await relogin(h, server, 'carol', 0);
+  expectId(await sendMessage(again, 'alice', 'after kill -9'), base + 5n, 'after kill -9 and a restart (every record before it was acknowledged, so durable)');
+  expectId(await sendMessage(again, 'alice', 'last'), base + 6n, 'at the end');
+  await stopCleanly(server);
+  // What the directory recovers to, by the spec's rules: the server's own snapshot and log.
+  const state = recoveredState(dir);
+  const queue = state.accounts.get('alice')?.queue.map((m) => m.id) ?? [];
+  const want = [base - 3n, ...ids];
+  const problems = [
+    state.lastIndex !== base + 6n ? `its last index is ${state.lastIndex}, not ${base + 6n}` : '',
+    state.accounts.get('alice')?.number !== alice ? `alice's number is ${state.accounts.get('alice')?.number}, not ${alice}` : '',
+    state.accounts.get('carol')?.number !== base + 1n ? `carol's number is ${state.accounts.get('carol')?.number}, not ${base + 1n} (the index of her ACCOUNT_CREATED)` : '',
+    queue.join() !== want.join() ? `alice's queue holds ${queue.join(', ') || 'nothing'}, not ${want.join(', ')}` : '',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    throw new GradeFailure(`after a clean shutdown the data directory (snapshot and log, read by the spec's rules) is not what the requests made: ${problems.join('; ')}. Indexes, ids and account numbers are 64-bit ints (spec sections 4, 5 and 9)`);
+  }
+});
