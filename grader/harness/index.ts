@@ -403,7 +403,7 @@ export class Harness {
    * connections opened the link, where the OS can tell) to `to` (by default: the program
    * listening on `targetPort`).
    */
-  async proxy(targetPort: number, lanes: { from?: LaneRef; to?: LaneRef } = {}): Promise<FaultProxy> {
+  async proxy(targetPort: number, lanes: { from?: LaneRef; to?: LaneRef } = {}, host = '127.0.0.1'): Promise<FaultProxy> {
     this.checkOpen();
     const proxy = new FaultProxy(targetPort);
     this.observe(proxy, lanes);
@@ -411,7 +411,7 @@ export class Harness {
     for (let attempt = 1; ; attempt++) {
       const port = await this.claimPort(`a fault proxy of ${this.testName}`);
       try {
-        await proxy.listen(port);
+        await proxy.listen(port, host);
         break;
       } catch (error) {
         markBusy(port);

@@ -55,11 +55,11 @@ export class FaultProxy {
     readonly targetHost = '127.0.0.1',
   ) {}
 
-  /** Listens on `port` (the harness passes a claimed one; 0 lets the OS choose). */
-  async listen(port = 0): Promise<number> {
+  /** Listens on `port` (the harness passes a claimed one; 0 lets the OS choose), on a loopback address. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, host, () => {
         this.server.off('error', reject);
         resolve();
       });

@@ -39,6 +39,11 @@ export interface ClusterOptions {
   compactAfter?: number;
   /** Names the data directories `<prefix>replica-N`: for a test that starts several clusters one after another (grader/explore). */
   dirPrefix?: string;
+  /**
+   * The loopback address the proxies listen on, which --peers names (127.0.0.1 by default). Another
+   * one (127.0.0.2, Linux) catches a replica that dials 127.0.0.1 whatever its list says.
+   */
+  peerHost?: string;
 }
 
 export interface Member {
@@ -87,7 +92,7 @@ export class Cluster {
     // The lanes are named, not found through the OS: only Linux can tell which process opened a link.
     for (const from of members) {
       for (const to of members) {
-        if (to !== from) from.proxies.set(to.id, await h.proxy(to.port, { from: () => `replica ${from.id}`, to: () => `replica ${to.id}` }));
+        if (to !== from) from.proxies.set(to.id, await h.proxy(to.port, { from: () => `replica ${from.id}`, to: () => `replica ${to.id}` }, options.peerHost));
       }
     }
     const cluster = new Cluster(h, members, options);
@@ -127,7 +132,7 @@ export class Cluster {
 
   /** --peers for replica `id`: every other replica, at the proxy of that pair. */
   peersOf(id: number): string {
-    return [...this.member(id).proxies].map(([to, proxy]) => `${to}=127.0.0.1:${proxy.port}`).join(',');
+    return [...this.member(id).proxies].map(([to, proxy]) => `${to}=${this.options.peerHost ?? '127.0.0.1'}:${proxy.port}`).join(',');
   }
 
   /** --replicas for the lab's client: every replica at its own port. */

@@ -2,7 +2,7 @@ import lab from './lab.js';
 import path from 'node:path';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { connectTrace, expectRetries, straceCommand } from '../../05-persistence/hidden/strace.js';
-import { T, Writer, loggedIn, makeAccounts, map, newCluster, sendMessage } from '../tests/replicated.js';
+import { T, Writer, expectPeersByHost, loggedIn, makeAccounts, map, newCluster, sendMessage } from '../tests/replicated.js';
 
 const test = phase(lab, '6.7');
 
@@ -84,4 +84,8 @@ test("with every replica away the lab's client tries to connect at least every 5
   const client = await h.start('client', { params: { replicas: fakes.map((f, i) => `${i + 1}=127.0.0.1:${f.port}`).join(',') }, prefix: connectTrace(file) });
   await fakes[0]!.accept({ from: client, what: 'the client to connect to the first replica of its list', timeoutMs: 20_000 });
   await expectRetries(h, client, file, fakes, 'every replica', 'spec section 8, rule 3');
+});
+
+test('replicas reach each other at the hosts --peers names, here another loopback address', { points: 2 }, async (h) => {
+  await expectPeersByHost(h, newCluster);
 });

@@ -4,7 +4,7 @@
 import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { Cluster, type ClusterOptions } from '../../../grader/replication/cluster.js';
-import { Peer, createAccount, login } from '../../03-protocol/tests/peer.js';
+import { Peer, createAccount, login, sendMessage } from '../../03-protocol/tests/peer.js';
 import { T, T6, map, parseStatus, show, type Status } from './wire.js';
 
 export { Cluster } from '../../../grader/replication/cluster.js';
@@ -82,4 +82,23 @@ export async function statusOf(h: Harness, proc: Proc, peer?: Peer): Promise<Sta
   const status = parseStatus(value);
   if (typeof status === 'string') throw new GradeFailure(`${proc.name} answered STATUS wrongly: ${status} (spec section 3.1)`);
   return status;
+}
+
+/**
+ * Spec section 2: HOST is a name or an address, and a replica MUST NOT assume that its peers are on
+ * its own machine. The proxies listen on 127.0.0.2 (loopback still, which Linux answers on without
+ * setup), so a replica that dials 127.0.0.1 whatever --peers says reaches none of its peers.
+ */
+export async function expectPeersByHost(h: Harness, start: (h: Harness, size: number, options: { peerHost: string }) => Promise<Cluster>): Promise<void> {
+  if (process.platform !== 'linux') return h.note('not judged here: only Linux answers on 127.0.0.2 without setting it up');
+  const cluster = await start(h, 3, { peerHost: '127.0.0.2' });
+  try {
+    const primary = await cluster.waitForPrimary();
+    await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+    await sendMessage(await loggedIn(h, cluster, primary, 'alice'), 'bob', 'through 127.0.0.2');
+  } catch (error) {
+    if (!(error instanceof GradeFailure)) throw error;
+    throw new GradeFailure(`${error.message}. Here every --peers entry names host 127.0.0.2 (another loopback address): a replica that dials 127.0.0.1, or its own host, whatever its list says, reaches none of its peers (spec/06-replication.md section 2: HOST is a name or an address, and peers may be on other machines)`);
+  }
+  await cluster.finish();
 }

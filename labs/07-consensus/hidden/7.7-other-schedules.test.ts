@@ -3,6 +3,7 @@ import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { nemesis } from '../tests/nemesis.js';
 import { alwaysStatus, candidateAmong, loggedIn, loggedInAnyCount, makeAccounts, newCluster, sendMessage, untilStatus } from '../tests/consensus.js';
 import { expectUnwrittenWaiting, pushPastTheKernel } from '../../05-persistence/tests/durable.js';
+import { expectPeersByHost } from '../../06-replication/tests/replicated.js';
 import { T7, show } from '../tests/wire.js';
 
 const test = phase(lab, '7.7');
@@ -44,4 +45,8 @@ test('pushes the primary held for a client that stopped reading delivered nothin
   const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
   await expectUnwrittenWaiting(await loggedInAnyCount(h, cluster, primary, 'bob'), sent, 'spec/05-persistence.md section 7, kept by spec/06-replication.md section 5.1 and by lab 7');
   await cluster.finish();
+});
+
+test('replicas reach each other at the hosts --peers names, here another loopback address', { points: 2 }, async (h) => {
+  await expectPeersByHost(h, newCluster);
 });
