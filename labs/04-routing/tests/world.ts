@@ -53,6 +53,12 @@ const quietMs = 250;
 export class World {
   readonly nodes = new Map<number, Node>();
   readonly students: StudentServer[] = [];
+  /**
+   * Where your servers find their parents: with a host, every link to a parent goes through a
+   * proxy listening there, and --connect_to_host names it (another loopback address, 127.0.0.2 on
+   * Linux, catches a server that dials 127.0.0.1 whatever the flag says).
+   */
+  parentHost: string | undefined;
   private readonly wires: Wire[] = [];
   private readonly began = Date.now();
   private problem: { text: string; focus: Wire[]; cause: boolean } | undefined;
@@ -280,18 +286,21 @@ export class World {
     else this.nodes.set(server.id, server);
     if (parent instanceof GraderServer) parent.awaiting.add(server);
     let connectTo = parent?.port;
-    if (parent && options.proxy) {
-      server.uplink = await this.h.proxy(parent.port);
+    if (parent && (options.proxy || this.parentHost)) {
+      server.uplink = await this.h.proxy(parent.port, {}, this.parentHost);
       connectTo = server.uplink.port;
     }
     try {
       server.proc = await this.h.start('server', {
         name: `server ${spec.id}`,
-        params: { id: spec.id, servername: spec.name, info: server.info, connect_to_port: connectTo },
+        params: { id: spec.id, servername: spec.name, info: server.info, connect_to_host: parent ? this.parentHost : undefined, connect_to_port: connectTo },
       });
     } catch (error) {
       // A server that cannot join because its parent already failed: report the parent's failure.
       this.raise();
+      if (error instanceof GradeFailure && parent && this.parentHost) {
+        throw new GradeFailure(`${error.message}\n(Its parent was at --connect_to_host ${this.parentHost} --connect_to_port ${connectTo}, another loopback address: a server that dials 127.0.0.1 whatever --connect_to_host says reaches nothing there; spec section 2.1.)`);
+      }
       throw error;
     }
     this.students.push(server);
@@ -327,7 +336,7 @@ export class World {
       if (server.proc.exit) this.raise();
       const left = end - Date.now();
       if (left <= 0) {
-        this.fail(`${server.title} accepts connections, but after ${seconds(timeoutMs)} its registration has not reached ${where}: a server joins by sending its own registration to its parent, which passes it on to every other server (spec sections 4.1 and 4.3)${server.proc.tailText()}`, this.wires.filter((w) => w.far === server || w.far === parent).slice(0, 4));
+        this.fail(`${server.title} accepts connections, but after ${seconds(timeoutMs)} its registration has not reached ${where}: a server joins by sending its own registration to its parent, which passes it on to every other server (spec sections 4.1 and 4.3)${this.parentHost ? `. Its parent is at --connect_to_host ${this.parentHost} (another loopback address): a server that dials 127.0.0.1 whatever the flag says reaches nothing there (spec section 2.1)` : ''}${server.proc.tailText()}`, this.wires.filter((w) => w.far === server || w.far === parent).slice(0, 4));
       }
       await Promise.race([this.wake.promise, delay(Math.min(left, 200))]);
     }
