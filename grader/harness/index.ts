@@ -89,7 +89,11 @@ export class FakeServer {
   private claim: PortClaim | undefined;
   port = 0;
 
-  constructor(private readonly h: Harness) {
+  constructor(
+    private readonly h: Harness,
+    /** The loopback address it listens on. */
+    readonly host = '127.0.0.1',
+  ) {
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -100,7 +104,7 @@ export class FakeServer {
   }
 
   async listen(): Promise<void> {
-    this.claim = await listenClaimed(this.server, `the fake server of ${this.h.testName}`);
+    this.claim = await listenClaimed(this.server, `the fake server of ${this.h.testName}`, this.host);
     this.port = this.claim.port;
   }
 
@@ -476,12 +480,12 @@ export class Harness {
   }
 
   /** A server the test plays itself, for grading a program that connects out (a client). */
-  async fakeServer(): Promise<FakeServer> {
+  async fakeServer(options: { host?: string } = {}): Promise<FakeServer> {
     this.checkOpen();
-    const server = new FakeServer(this);
+    const server = new FakeServer(this, options.host);
     await server.listen();
     this.closers.push(() => server.close());
-    this.note(`fake server listening on port ${server.port}`);
+    this.note(`fake server listening on ${server.host === '127.0.0.1' ? '' : `${server.host}, `}port ${server.port}`);
     return server;
   }
 

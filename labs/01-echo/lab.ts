@@ -10,7 +10,7 @@ export default defineLab({
   mainProgram: 'server',
   programs: {
     server: { file: 'server.ts', listens: true, flags: ({ port }) => ['--port', String(port)] },
-    client: { file: 'client.ts', listens: false, flags: ({ port }) => ['--port', String(port)] },
+    client: { file: 'client.ts', listens: false, flags: ({ port, host }) => ['--port', String(port), ...(host === undefined ? [] : ['--host', String(host)])] },
   },
   phases: [
     { id: '1.1', name: 'a connection and a line, echoed', points: 15, timeoutMs: 20_000, spec: 'spec/01-echo.md#2-the-echo-server' },

@@ -13,7 +13,7 @@ export default defineLab({
     client: {
       file: 'client.ts',
       listens: false,
-      flags: ({ port, name }) => ['--port', String(port), ...(name === undefined ? [] : ['--name', String(name)])],
+      flags: ({ port, name, host }) => ['--port', String(port), ...(name === undefined ? [] : ['--name', String(name)]), ...(host === undefined ? [] : ['--host', String(host)])],
     },
   },
   phases: [

@@ -4,8 +4,8 @@
 import { defineLab, type ProgramParams } from '../../grader/lab.js';
 
 /** --port N, and --wire W when a test asks for an encoding (binary is the default). */
-function flags({ port, wire }: ProgramParams): string[] {
-  return ['--port', String(port), ...(wire === undefined ? [] : ['--wire', String(wire)])];
+function flags({ port, wire, host }: ProgramParams): string[] {
+  return ['--port', String(port), ...(wire === undefined ? [] : ['--wire', String(wire)]), ...(host === undefined ? [] : ['--host', String(host)])];
 }
 
 export default defineLab({

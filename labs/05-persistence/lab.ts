@@ -16,7 +16,7 @@ export default defineLab({
   carries: '03-protocol', // the starter has lab 3's codec finished: the frames, values and wildcards
   programs: {
     server: { file: 'server.ts', listens: true, flags: serverFlags },
-    client: { file: 'client.ts', listens: false, flags: ({ port }) => ['--port', String(port)] },
+    client: { file: 'client.ts', listens: false, flags: ({ port, host }) => ['--port', String(port), ...(host === undefined ? [] : ['--host', String(host)])] },
   },
   phases: [
     { id: '5.1', name: 'a clean restart keeps everything', points: 20, timeoutMs: 40_000, spec: 'spec/05-persistence.md#5-log-records' },

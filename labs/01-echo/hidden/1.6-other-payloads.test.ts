@@ -12,6 +12,7 @@ import { tcpSockets } from '../../../grader/harness/procfs.js';
 import { scaled } from '../../../grader/harness/wait.js';
 import { KiB, MiB, backsUp, expectEcho, logSize, pattern, playSchedules, tcpSetting } from '../tests/streams.js';
 import lab from './lab.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '1.6');
 
@@ -137,4 +138,9 @@ test('a half-close while the server holds echo the OS cannot take yet: all of it
     capacity = step.echoed;
   }
   h.note('the server never held echo while still reading: the moment this test looks for did not come');
+});
+
+// The client dials the host it is given (spec section 4), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ port: fake.port, host: fake.host }), '--host');
 });

@@ -5,5 +5,5 @@ import { withHiddenPhases } from '../../../grader/lab.js';
 import lab from '../lab.js';
 
 export default withHiddenPhases(lab, [
-  { id: '1.6', name: 'payloads of other shapes and sizes', points: 10, timeoutMs: 30_000, needs: ['1.1'], spec: 'spec/01-echo.md#2-the-echo-server' },
+  { id: '1.6', name: 'payloads of other shapes and sizes', points: 11, timeoutMs: 30_000, needs: ['1.1'], spec: 'spec/01-echo.md#2-the-echo-server' },
 ]);

@@ -10,6 +10,7 @@ import { phase, quote } from '../../../grader/harness/index.js';
 import type { Conn } from '../../../grader/harness/index.js';
 import { startClient } from '../tests/chat.js';
 import lab from './lab.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '2.10');
 
@@ -88,4 +89,9 @@ test('the user\'s own chat line is printed as the others see it, control charact
   await client.expectNextLine('ann: a bell\ufffd, a bold \ufffd[1mword\ufffd[0m, and a tab\there', {
     what: 'the line printed as the others see it: each control character but tab as U+FFFD (section 10, item 3, and section 4, item 5)',
   });
+});
+
+// The client dials the host it is given (spec section 10), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ port: fake.port, host: fake.host, name: 'alice' }), '--host');
 });

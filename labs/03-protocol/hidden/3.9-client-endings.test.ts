@@ -9,6 +9,7 @@ import { phase } from '../../../grader/harness/index.js';
 import { clientWithFakeServer } from '../tests/peer.js';
 import { T, map, message } from '../tests/wire.js';
 import lab from './lab.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '3.9');
 
@@ -54,4 +55,9 @@ test('the end of input with nothing in flight: a message pushed before the serve
   await client.expectNextLine('message 4 from bob: bye, ann', { what: 'a message pushed after the client closed its side, before the server closed: nothing was in flight, and it must still be printed (section 12, rule 6)' });
   await client.expectExit(0, { what: 'to exit with status 0 once the server closed its side' });
   await client.expectNoMoreOutput({ what: 'nothing after the pushed message' });
+});
+
+// The client dials the host it is given (spec section 12), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ port: fake.port, host: fake.host }), '--host');
 });

@@ -5,6 +5,7 @@ import { phase } from '../../../grader/harness/index.js';
 import { random, randomTree, seed } from '../tests/topologies.js';
 import { World, type StudentServer } from '../tests/world.js';
 import lab from './lab.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '4.9');
 
@@ -54,4 +55,9 @@ test('a quit and a dead server with 32-bit ids', { points: 4 }, async (h) => {
   }
   for (const from of staying) for (const to of clients) if (from !== to && from.wire?.state === 'bound') from.chat(to.id, `after the losses: ${from.id} -> ${to.id}`);
   await world.finish('chats within each part to arrive, and "Unknown ID" across the parts');
+});
+
+// The client dials the host it is given (spec section 2.2), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ id: 0x9abcdef0, serverhost: fake.host, serverport: fake.port, username: 'alice', info: 'a client' }), '--serverhost');
 });

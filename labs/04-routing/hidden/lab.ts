@@ -7,5 +7,5 @@ import { withHiddenPhases } from '../../../grader/lab.js';
 import lab from '../lab.js';
 
 export default withHiddenPhases(lab, [
-  { id: '4.9', name: 'random trees with 32-bit ids', points: 10, timeoutMs: 60_000, needs: ['4.1', '4.2'], spec: 'spec/04-routing.md#5-routing' },
+  { id: '4.9', name: 'random trees with 32-bit ids', points: 11, timeoutMs: 60_000, needs: ['4.1', '4.2'], spec: 'spec/04-routing.md#5-routing' },
 ]);

@@ -11,6 +11,7 @@ import { writeDataFile } from '../../../grader/harness/datafiles.js';
 import { Peer, createAccount, login, map, relogin, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
 import { kill9 } from '../tests/history.js';
 import { R, encodeRecord, recoveredState } from '../tests/logfile.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '5.8');
 
@@ -61,4 +62,9 @@ test('a snapshot at an index past 2^62: records, ids and account numbers after i
   if (problems.length > 0) {
     throw new GradeFailure(`after a clean shutdown the data directory (snapshot and log, read by the spec's rules) is not what the requests made: ${problems.join('; ')}. Indexes, ids and account numbers are 64-bit ints (spec sections 4, 5 and 9)`);
   }
+});
+
+// The client dials the host it is given (spec section 10), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ port: fake.port, host: fake.host }), '--host');
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { connectTrace, expectRetries, straceCommand } from '../../05-persistence/hidden/strace.js';
 import { T, Writer, expectPeersByHost, loggedIn, makeAccounts, map, newCluster, sendMessage } from '../tests/replicated.js';
+import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
 const test = phase(lab, '6.7');
 
@@ -88,4 +89,9 @@ test("with every replica away the lab's client tries to connect at least every 5
 
 test('replicas reach each other at the hosts --peers names, here another loopback address', { points: 2 }, async (h) => {
   await expectPeersByHost(h, newCluster);
+});
+
+// The client dials the host it is given (spec section 8), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
+test('the client connects to the host it is given, here another loopback address', { points: 1 }, async (h) => {
+  await expectClientDialsHost(h, (fake) => ({ replicas: `1=${fake.host}:${fake.port}` }), '--replicas list');
 });
