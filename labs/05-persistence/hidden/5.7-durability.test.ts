@@ -12,7 +12,8 @@ import { GradeFailure, phase, type Harness } from '../../../grader/harness/index
 import { Peer, T, createAccount, describeMessages, expectUnwrittenWaiting, login, loginAnyCount, map, pushPastTheKernel, readAll, resetRightAfter, sendMessage, startServer, stopCleanly, takePushes } from '../tests/durable.js';
 import { intactAt } from '../tests/logfile.js';
 import { decodeValue } from '../../03-protocol/tests/wire.js';
-import { connectTrace, expectRetries, paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
+import { connectTrace, expectRetries } from '../../../grader/harness/attempts.js';
+import { paths, parseTrace, straceCommand, syncs, target, writes, written, type Call } from './strace.js';
 import { traceStates } from './crash-trace.js';
 import { checkCrashState, withLock, type Crash, type Recording } from '../tests/crash.js';
 import { checkAll, exploreCount, pick } from '../../../grader/explore/crash-states.js';
@@ -353,7 +354,7 @@ test('pushes held for a client that stopped reading delivered nothing when its c
 });
 
 // Spec section 10, rule 1: while the server is away the client tries again at least every 500
-// ms (strace.ts, expectRetries).
+// ms (grader/harness/attempts.ts, expectRetries).
 test('while the server is away the client tries to connect again at least every 500 ms', { points: 2 }, async (h) => {
   const file = path.join(h.logDir, 'strace-client.txt');
   await straceOrFail(file);

@@ -2,10 +2,8 @@
 // started and ended, each with the file or socket it touched and the bytes it wrote. The hidden
 // phase 5.7 checks spec/05-persistence.md section 6 on it: `kill -9` cannot tell a write from a
 // sync, but the order of these calls can.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
-import { GradeFailure, type FakeServer, type Harness, type Proc } from '../../../grader/harness/index.js';
+import { straceInstalled } from '../../../grader/harness/attempts.js';
 
 export interface Call {
   /** Its place in the trace: where it started and where it returned (the same line unless another thread ran between). */
@@ -21,9 +19,7 @@ export interface Call {
 export const traced = 'write,writev,pwrite64,pwritev,pwritev2,sendto,sendmsg,fsync,fdatasync,sync_file_range,rename,renameat,renameat2,unlink,unlinkat,ftruncate,truncate,openat,open';
 
 export async function straceCommand(file: string): Promise<string[] | undefined> {
-  if (process.platform !== 'linux') return undefined;
-  const probe = await execa('strace', ['-V'], { reject: false });
-  if (probe.exitCode !== 0) return undefined;
+  if (!(await straceInstalled())) return undefined;
   return ['strace', '-f', '-qq', '-yy', '-x', '-s', '2000000', '-e', `trace=${traced}`, '-o', file];
 }
 
@@ -140,45 +136,3 @@ function dirOf(call: Call): string | undefined {
 export const writes = new Set(['write', 'writev', 'pwrite64', 'pwritev', 'pwritev2', 'sendto', 'sendmsg']);
 export const syncs = new Set(['fsync', 'fdatasync']);
 
-/** strace's prefix for a client whose connect() calls are counted, with their times, into `file`. */
-export function connectTrace(file: string): string[] {
-  return ['strace', '-f', '-qq', '-ttt', '-e', 'trace=connect', '-o', file];
-}
-
-const awayMs = 5_000;
-/** Three times the spec's 500 ms: a slow machine may delay a timer, never by a second. */
-const gapLimitMs = 1_500;
-
-/**
- * The rule that a client away from its server tries again at least every 500 ms (labs 5 and 6).
- * A refused attempt reaches no server, so strace counts them: every connect() to one of `fakes`'
- * ports while they are all away (5 s, every attempt refused), with its time. `client` runs under
- * connectTrace(file) and is connected to one of `fakes`; it is stopped at the end.
- */
-export async function expectRetries(h: Harness, client: Proc, file: string, fakes: FakeServer[], gone: string, rule: string): Promise<void> {
-  const dropped = Date.now();
-  for (const fake of fakes) await fake.away();
-  h.note(`${gone} went away (every attempt refused) for ${awayMs / 1000} s; strace records the client's connect() calls`);
-  // The time away is the fault itself, not a wait for something to happen.
-  await new Promise((resolve) => setTimeout(resolve, awayMs));
-  const until = Date.now();
-  // strace writes out its record as it ends.
-  await client.kill('SIGTERM');
-  const ports = fakes.map((f) => f.port).join('|');
-  const port = new RegExp(`sin6?_port=htons\\((${ports})\\)`);
-  const attempts = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => /\bconnect\(/.test(line) && port.test(line) && !/= -1 (EALREADY|EISCONN)/.test(line))
-    .map((line) => Math.round(Number(/^\d+\s+(\d+\.\d+)/.exec(line)?.[1]) * 1000))
-    .filter((at) => at >= dropped && at <= until);
-  const times = [dropped, ...attempts, until];
-  const gaps = times.slice(1).map((at, i) => at - times[i]!);
-  const worst = Math.max(...gaps);
-  h.note(`${attempts.length} attempts to connect in ${((until - dropped) / 1000).toFixed(1)} s; the longest wait without one: ${worst} ms`);
-  if (worst <= gapLimitMs) return;
-  const at = gaps.indexOf(worst);
-  const where = at === 0 ? 'from the drop to its first attempt' : at === gaps.length - 1 ? 'from its last attempt to the end of the look' : `between attempts ${at} and ${at + 1}`;
-  throw new GradeFailure(
-    `while ${gone} was away (${awayMs / 1000} s, every attempt refused) the client tried to connect ${attempts.length} times, and ${worst} ms passed ${where} (strace's record of its connect() calls: ${attempts.map((a) => `${((a - dropped) / 1000).toFixed(2)} s`).join(', ') || 'none'} after the drop). It must try at least every 500 ms, for 30 s (${rule}): a client that backs off finds a returning server late`,
-  );
-}

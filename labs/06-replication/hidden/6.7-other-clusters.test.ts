@@ -1,7 +1,7 @@
 import lab from './lab.js';
 import path from 'node:path';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
-import { connectTrace, expectRetries, straceCommand } from '../../05-persistence/hidden/strace.js';
+import { connectTrace, expectRetries, straceInstalled } from '../../../grader/harness/attempts.js';
 import { T, Writer, expectPeersByHost, loggedIn, makeAccounts, map, newCluster, sendMessage } from '../tests/replicated.js';
 import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
 
@@ -76,11 +76,11 @@ test('a replica killed and restarted again and again while clients write', { poi
 });
 
 // Spec section 8, rule 3: with every replica away the client goes round its list, an attempt at
-// least every 500 ms. strace counts its connect() calls (lab 5's strace.ts); where there is no
+// least every 500 ms. strace counts its connect() calls (grader/harness/attempts.ts); where there is no
 // strace (not Linux, or not installed), this is noted and not judged.
 test("with every replica away the lab's client tries to connect at least every 500 ms", { points: 2 }, async (h) => {
   const file = path.join(h.logDir, 'strace-client.txt');
-  if (!(await straceCommand(file))) return h.note('not judged here: counting refused attempts to connect needs strace, on Linux');
+  if (!(await straceInstalled())) return h.note('not judged here: counting refused attempts to connect needs strace, on Linux');
   const fakes = [await h.fakeServer(), await h.fakeServer(), await h.fakeServer()];
   const client = await h.start('client', { params: { replicas: fakes.map((f, i) => `${i + 1}=127.0.0.1:${f.port}`).join(',') }, prefix: connectTrace(file) });
   await fakes[0]!.accept({ from: client, what: 'the client to connect to the first replica of its list', timeoutMs: 20_000 });

@@ -5,6 +5,7 @@ import type { Harness, Proc } from '../../../grader/harness/index.js';
 import { GradeFailure } from '../../../grader/harness/index.js';
 import { Cluster, type ClusterOptions } from '../../../grader/replication/cluster.js';
 import { Peer, createAccount, login, sendMessage } from '../../03-protocol/tests/peer.js';
+import { expectUnwrittenWaiting, pushPastTheKernel } from '../../05-persistence/tests/durable.js';
 import { T, T6, map, parseStatus, show, type Status } from './wire.js';
 
 export { Cluster } from '../../../grader/replication/cluster.js';
@@ -100,5 +101,21 @@ export async function expectPeersByHost(h: Harness, start: (h: Harness, size: nu
     if (!(error instanceof GradeFailure)) throw error;
     throw new GradeFailure(`${error.message}. Here every --peers entry names host 127.0.0.2 (another loopback address): a replica that dials 127.0.0.1, or its own host, whatever its list says, reaches none of its peers (spec/06-replication.md section 2: HOST is a name or an address, and peers may be on other machines)`);
   }
+  await cluster.finish();
+}
+
+/**
+ * Lab 5's delivery rule on a primary (spec/05-persistence.md section 7, which section 5.1 keeps):
+ * a push it still held in its own buffer when the connection reset, behind a client that stopped
+ * reading, was never written, and waits (Linux: /proc/net/tcp says what the kernel held).
+ */
+export async function expectHeldPushesWait(h: Harness, start: (h: Harness, size: number) => Promise<Cluster>): Promise<void> {
+  const cluster = await start(h, 3);
+  const primary = await cluster.waitForPrimary();
+  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
+  const alice = await loggedIn(h, cluster, primary, 'alice');
+  const bob = await loggedIn(h, cluster, primary, 'bob');
+  const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
+  await expectUnwrittenWaiting(await loggedInAnyCount(h, cluster, primary, 'bob'), sent, 'spec/05-persistence.md section 7, which spec/06-replication.md section 5.1 keeps');
   await cluster.finish();
 }

@@ -1,9 +1,8 @@
 import lab from './lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { nemesis } from '../tests/nemesis.js';
-import { alwaysStatus, candidateAmong, loggedIn, loggedInAnyCount, makeAccounts, newCluster, sendMessage, untilStatus } from '../tests/consensus.js';
-import { expectUnwrittenWaiting, pushPastTheKernel } from '../../05-persistence/tests/durable.js';
-import { expectPeersByHost } from '../../06-replication/tests/replicated.js';
+import { alwaysStatus, candidateAmong, newCluster, untilStatus } from '../tests/consensus.js';
+import { expectHeldPushesWait, expectPeersByHost } from '../../06-replication/tests/replicated.js';
 import { T7, show } from '../tests/wire.js';
 
 const test = phase(lab, '7.7');
@@ -33,18 +32,9 @@ test('a candidate among five needs three votes of its own term: two, or votes of
   await untilStatus(h, s.yours!, (st) => st.role === 'primary' && st.term === 3, 'your replica to be the primary of term 3 with three votes of five: its own, replica 2\'s and replica 5\'s (spec section 6)');
 });
 
-// Lab 5's delivery rule on a lab 7 primary (spec/05-persistence.md section 7, kept by
-// spec/06-replication.md section 5.1, which lab 7 keeps): a push it still held in its own buffer when the connection reset, behind a client
-// that stopped reading, was never written (Linux: /proc/net/tcp says what the kernel held).
+// Lab 5's delivery rule on a lab 7 primary (lab 6's replicated.ts, expectHeldPushesWait).
 test('pushes the primary held for a client that stopped reading delivered nothing when its connection resets: they wait', { points: 2 }, async (h) => {
-  const cluster = await newCluster(h, 3);
-  const primary = await cluster.waitForPrimary();
-  await makeAccounts(h, cluster, primary, ['alice', 'bob']);
-  const alice = await loggedIn(h, cluster, primary, 'alice');
-  const bob = await loggedIn(h, cluster, primary, 'bob');
-  const sent = await pushPastTheKernel(h, bob, (text) => sendMessage(alice, 'bob', text));
-  await expectUnwrittenWaiting(await loggedInAnyCount(h, cluster, primary, 'bob'), sent, 'spec/05-persistence.md section 7, kept by spec/06-replication.md section 5.1 and by lab 7');
-  await cluster.finish();
+  await expectHeldPushesWait(h, newCluster);
 });
 
 test('replicas reach each other at the hosts --peers names, here another loopback address', { points: 2 }, async (h) => {
