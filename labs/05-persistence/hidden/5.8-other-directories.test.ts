@@ -1,14 +1,18 @@
-// Phase 5.8 (hidden): indexes past 2^53. An index is lab 3's int, 64 bits, and so is every id and
-// account number made from one (spec sections 4, 5 and 9). The public phases start from empty
-// directories, where indexes stay small, so a server that keeps them as JavaScript numbers (exact
-// only up to 2^53) or as 32-bit integers passes them all. Here the grader writes a snapshot at an
-// index past 2^62 and the server must number everything after it exactly: across a clean
-// restart, a kill -9 and its own compactions.
+// Phase 5.8 (hidden): directories the public phases never make, since they start from empty ones.
+//
+// Indexes past 2^53. An index is lab 3's int, 64 bits, and so is every id and account number made
+// from one (spec sections 4, 5 and 9); from an empty directory they stay small, so a server that
+// keeps them as JavaScript numbers (exact only up to 2^53) or as 32-bit integers passes every
+// public phase. Here the grader writes a snapshot at an index past 2^62 and the server must number
+// everything after it exactly: across a clean restart, a kill -9 and its own compactions.
+//
+// Records of a later version: keys this lab does not list are ignored (section 4), so a log with
+// lab 7's "term" in every record recovers. Then the client's --host (grader/harness/hosts.ts).
 import path from 'node:path';
 import lab from './lab.js';
 import { GradeFailure, phase } from '../../../grader/harness/index.js';
 import { writeDataFile } from '../../../grader/harness/datafiles.js';
-import { Peer, createAccount, login, map, relogin, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
+import { Peer, T, createAccount, login, map, relogin, sendMessage, startServer, stopCleanly } from '../tests/durable.js';
 import { kill9 } from '../tests/history.js';
 import { R, encodeRecord, recoveredState } from '../tests/logfile.js';
 import { expectClientDialsHost } from '../../../grader/harness/hosts.js';
@@ -62,6 +66,37 @@ test('a snapshot at an index past 2^62: records, ids and account numbers after i
   if (problems.length > 0) {
     throw new GradeFailure(`after a clean shutdown the data directory (snapshot and log, read by the spec's rules) is not what the requests made: ${problems.join('; ')}. Indexes, ids and account numbers are 64-bit ints (spec sections 4, 5 and 9)`);
   }
+});
+
+// Spec section 4: a reader ignores keys it does not know, so that a later version can add some
+// (lab 7 adds a "term" to every record). A directory written by such a version must recover.
+test('records of a later version, with keys this lab does not list, are read as if the keys were not there', { points: 2 }, async (h) => {
+  const dir = h.dataDir();
+  const password = 'made by the grader: no password matches it';
+  const later = { term: 1n, written_by: 'a later version' };
+  writeDataFile(
+    path.join(dir, 'log'),
+    Buffer.concat([
+      encodeRecord(R.ACCOUNT_CREATED, map({ index: 1n, name: 'alice', password, ...later })),
+      encodeRecord(R.ACCOUNT_CREATED, map({ index: 2n, name: 'bob', password, ...later })),
+      encodeRecord(R.MESSAGE_SENT, map({ index: 3n, from: 'alice', to: 'bob', text: 'kept', ...later })),
+    ]),
+  );
+  h.note('the grader wrote a log of three records, each with the keys "term" and "written_by", which lab 5 does not list');
+  let server;
+  try {
+    ({ server } = await startServer(h, { dir }));
+  } catch (error) {
+    if (!(error instanceof GradeFailure)) throw error;
+    throw new GradeFailure(`${error.message}\nThe log's records are whole and right, with two keys more than lab 5 lists ("term", "written_by"): a reader ignores keys it does not know (spec section 4), so this directory must recover, not be refused`);
+  }
+  const carol = await Peer.connect(h, server, { name: 'carol' });
+  await createAccount(carol, 'carol');
+  await login(carol, 'carol');
+  carol.send(T.LIST_ACCOUNTS, map({ pattern: '*' }));
+  await carol.expectReply(T.ACCOUNTS, map({ names: ['alice', 'bob', 'carol'] }), 'ACCOUNTS {names: ["alice", "bob", "carol"]}: alice and bob are in the log, whose records carry keys lab 5 does not list (spec section 4: they are ignored)');
+  const id = await sendMessage(carol, 'bob', 'after them');
+  if (id !== 5n) throw new GradeFailure(`carol's SEND got id ${id}; after the log's three records and carol's account (record 4) it is 5 (spec sections 4 and 5)`);
 });
 
 // The client dials the host it is given (spec section 10), not 127.0.0.1 whatever it is told (grader/harness/hosts.ts).
