@@ -120,9 +120,11 @@ test("a backup with a record of its own under a new primary: MISMATCH says where
   if (wrong.get('prev') !== 4n || wrong.get('last') !== 5n) throw new GradeFailure(`for an APPEND with prev 4 and a digest that is not your log's there, your replica answered ${show(wrong)}; it must be MISMATCH {from: 1, prev: 4, last: 5}: its log ends at 5 (spec sections 3.2 and 5.3, step 1)`);
 
   // Records 3 and 4 again, as a primary sends them when it does not know yet how far a returning
-  // backup's log agrees with its own (one frame's worth, the rest to follow), with commit 6.
-  two.send(...append(2, theirs.slice(2, 4)));
-  await appended(4, 'Records 3 and 4 are the ones your log holds: it keeps them and answers with prev + 2 (spec section 5.3).');
+  // backup's log agrees with its own (one frame's worth, the rest to follow), with commit 6. It
+  // carries a key of a later version too, which a receiver ignores (spec section 3).
+  const [type, fields] = append(2, theirs.slice(2, 4));
+  two.send(type, { ...fields, term: 2n });
+  await appended(4, 'Records 3 and 4 are the ones your log holds: it keeps them and answers with prev + 2 (spec section 5.3). (This APPEND also carried a key "term", which lab 6 does not list: a receiver ignores keys it does not know, spec section 3.)');
   two.repeat(heartbeatMs, () => append(4, []));
   // Its commit index is now min(6, 4) = 4. Above 4 it would call its own record 5 committed: a
   // record no majority ever held, which the new primary's record 5 is about to replace.
@@ -194,8 +196,9 @@ test("your replica as the primary: a MISMATCH's last takes next[b] straight to w
   if (at !== 6n) throw new GradeFailure(`your replica's first APPEND to replica 2 as the primary is ${show(first, 200)}; a new primary sets next[b] to its last index + 1 = 7, so it starts after record 6 (spec section 4)`);
   two.stopRepeating();
   two.clear();
-  two.send(T6.MISMATCH, { from: 2n, prev: at, last: 1n });
-  const back = await two.expect(T6.APPEND, `the APPEND after replica 2's MISMATCH {prev: 6, last: 1}: it starts before record 6 (spec section 5.1, rule 3)`, (v) => (v.get('prev') as bigint) < at, 10_000);
+  // With a key of a later version, which a receiver ignores (spec section 3).
+  two.send(T6.MISMATCH, { from: 2n, prev: at, last: 1n, term: 2n });
+  const back = await two.expect(T6.APPEND, `the APPEND after replica 2's MISMATCH {prev: 6, last: 1, term: 2}: it starts before record 6 (spec section 5.1, rule 3; "term" is a key lab 6 does not list, which a receiver ignores: section 3)`, (v) => (v.get('prev') as bigint) < at, 10_000);
   if (back.get('prev') !== 1n) {
     throw new GradeFailure(`replica 2 answered MISMATCH {prev: 6, last: 1}, and your replica's next APPEND to it starts after record ${String(back.get('prev'))}: next[b] = max(1, min(next[b], prev, last + 1)) = 2, so it starts after record 1. A backup's last says where its log ends; stepping back one record per round trip takes as many round trips as the backup is behind (spec section 5.1, rule 3)`);
   }
