@@ -2,6 +2,7 @@
 // least every 500 ms (labs 5 and 6), and a refused attempt leaves no trace anywhere but in the
 // client's own system calls. strace (Linux) records each connect() with its time.
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import { GradeFailure } from './wait.js';
 import type { FakeServer, Harness, Proc } from './index.js';
@@ -33,7 +34,7 @@ export async function expectRetries(h: Harness, client: Proc, file: string, fake
   for (const fake of fakes) await fake.away();
   h.note(`${gone} went away (every attempt refused) for ${awayMs / 1000} s; strace records the client's connect() calls`);
   // The time away is the fault itself, not a wait for something to happen.
-  await new Promise((resolve) => setTimeout(resolve, awayMs));
+  await delay(awayMs);
   const until = Date.now();
   // strace writes out its record as it ends.
   await client.kill('SIGTERM');

@@ -164,14 +164,24 @@ export async function pushPastTheKernel(h: Harness, bob: Peer, send: (text: stri
   }
   bob.conn.socket.pause();
   // Every byte the server wrote to the connection is in the kernel's queues or in bob's socket.
-  const taken = () =>
-    poll(
+  const held = () => {
+    const kernel = heldByOsAtRest(bob.conn.socket);
+    return kernel === undefined ? undefined : kernel + bob.conn.unread + bob.conn.socket.readableLength;
+  };
+  // With `stillMs`, the count must not change for that long: a server may write a push a moment
+  // after its SENT, and a frame written after the last look would be judged never written.
+  const taken = (stillMs = 0) => {
+    let last: number | undefined;
+    let since = 0;
+    return poll(
       () => {
-        const held = heldByOsAtRest(bob.conn.socket);
-        return held === undefined ? undefined : held + bob.conn.unread + bob.conn.socket.readableLength;
+        const now = held();
+        if (now === undefined || now !== last) [last, since] = [now, Date.now()];
+        return now !== undefined && Date.now() - since >= stillMs ? now : undefined;
       },
-      { timeoutMs: 10_000, intervalMs: 20, explain: () => `the kernel's queues of ${bob.name}'s connection never came to rest (/proc/net/tcp; Linux only): this test cannot tell what the server wrote` },
+      { timeoutMs: 10_000 + stillMs, intervalMs: 20, explain: () => `the kernel's queues of ${bob.name}'s connection never came to rest (/proc/net/tcp; Linux only): this test cannot tell what the server wrote` },
     );
+  };
   // A push's offset in bob's stream is at least the sum of the texts and frame headers before it.
   const pushed: { id: bigint; text: string; from: number }[] = [];
   let offset = 0;
@@ -182,8 +192,8 @@ export async function pushPastTheKernel(h: Harness, bob: Peer, send: (text: stri
     offset += 12 + text.length;
     if (n % 8 !== 0) continue;
     kernel = await taken();
-    // Four frames past it, beyond a frame of slack.
-    if (offset >= kernel + 5 * (12 + longText)) break;
+    // Four frames past it, beyond a frame of slack; and still so once nothing has moved for 300 ms.
+    if (offset >= kernel + 5 * (12 + longText) && offset >= (kernel = await taken(300)) + 5 * (12 + longText)) break;
     if (offset > 64 * 1024 * 1024) throw new GradeFailure(`${n} messages of ${longText} bytes were sent to ${bob.name}, and the kernel still took every push (${kernel} bytes held): this test cannot fill the connection`);
   }
   const unwritten = pushed.filter((p) => p.from >= kernel + 12 + longText);
